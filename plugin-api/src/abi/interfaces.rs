@@ -3,7 +3,12 @@
 //!
 //! Backends and formats are synchronous and thread-safe: the host calls them from its own I/O
 //! threads with host-owned buffers. Futures never cross this boundary.
-#![allow(non_local_definitions, non_camel_case_types)]
+// `Source::len` is the object's size; an `is_empty` would be one more frozen method for nothing.
+#![allow(
+    non_local_definitions,
+    non_camel_case_types,
+    clippy::len_without_is_empty
+)]
 
 use abi_stable::{
     sabi_trait,
@@ -20,7 +25,10 @@ pub trait FormatComponent: Send + Sync {
     /// Validates the dataset description (JSON: the resolved `dataset` section) and returns a
     /// session that generates and reads files of that dataset.
     #[sabi(last_prefix_field)]
-    fn configure(&self, dataset_json: RStr<'_>) -> PluginResult<FormatSession_TO<'static, RBox<()>>>;
+    fn configure(
+        &self,
+        dataset_json: RStr<'_>,
+    ) -> PluginResult<FormatSession_TO<'static, RBox<()>>>;
 }
 
 /// A format configured for one dataset.
@@ -31,14 +39,26 @@ pub trait FormatSession: Send + Sync {
 
     /// Streams the bytes of `file` into `out`; the same `FileSpec` always gives the same bytes.
     /// Returns the number of bytes written to the data file.
-    fn generate(&self, file: &FileSpec, out: GenerateOutput_TO<'_, abi_stable::RMut<'_, ()>>) -> PluginResult<u64>;
+    fn generate(
+        &self,
+        file: &FileSpec,
+        out: GenerateOutput_TO<'_, abi_stable::RMut<'_, ()>>,
+    ) -> PluginResult<u64>;
 
     /// Opens `file` for the per-sample reads a training framework performs.
-    fn open(&self, file: &FileSpec, source: Source_TO<'static, RBox<()>>) -> PluginResult<SampleReader_TO<'static, RBox<()>>>;
+    fn open(
+        &self,
+        file: &FileSpec,
+        source: Source_TO<'static, RBox<()>>,
+    ) -> PluginResult<SampleReader_TO<'static, RBox<()>>>;
 
     /// Decodes and verifies the whole of `file`; corruption is an error of kind `CORRUPT`.
     #[sabi(last_prefix_field)]
-    fn check(&self, file: &FileSpec, source: Source_TO<'static, RBox<()>>) -> PluginResult<CheckReport>;
+    fn check(
+        &self,
+        file: &FileSpec,
+        source: Source_TO<'static, RBox<()>>,
+    ) -> PluginResult<CheckReport>;
 }
 
 /// Reads samples of one open file, as the framework the format stands for would.
@@ -96,7 +116,11 @@ pub trait BackendComponent: Send + Sync {
     /// Opens the store rooted at `root` (a URI of this scheme, or a plain path for `file`).
     /// `options_json` holds the JSON object of `storage.storage_options` plus host settings.
     #[sabi(last_prefix_field)]
-    fn connect(&self, root: RStr<'_>, options_json: RStr<'_>) -> PluginResult<Store_TO<'static, RBox<()>>>;
+    fn connect(
+        &self,
+        root: RStr<'_>,
+        options_json: RStr<'_>,
+    ) -> PluginResult<Store_TO<'static, RBox<()>>>;
 }
 
 /// A connected store. Thread-safe: the host calls it from many I/O threads at once.
@@ -114,9 +138,14 @@ pub trait Store: Send + Sync {
 
     /// Starts writing the object at `key`. Nothing is visible under `key` until `finish`
     /// succeeds; an aborted or dropped writer leaves no object behind.
-    fn open_write(&self, key: RStr<'_>, options: &WriteOptions) -> PluginResult<ObjectWriter_TO<'static, RBox<()>>>;
+    fn open_write(
+        &self,
+        key: RStr<'_>,
+        options: &WriteOptions,
+    ) -> PluginResult<ObjectWriter_TO<'static, RBox<()>>>;
 
-    /// Lists objects whose keys start with `prefix`, recursively, one page at a time.
+    /// Lists objects whose keys start with `prefix`, recursively, one page of at most
+    /// `max.max(1)` entries at a time, in key order; `cursor` is the last key of the previous page.
     fn list(&self, prefix: RStr<'_>, cursor: RStr<'_>, max: u32) -> PluginResult<ListPage>;
 
     /// Deletes the object at `key`; deleting a missing object is not an error.

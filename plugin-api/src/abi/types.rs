@@ -150,7 +150,11 @@ impl LogLevel {
 #[derive(StableAbi, Clone, Copy)]
 pub struct LogFn(
     /// Logs `message` at `level` under `target` (the component's name).
-    pub extern "C" fn(level: LogLevel, target: abi_stable::std_types::RStr<'_>, message: abi_stable::std_types::RStr<'_>),
+    pub  extern "C" fn(
+        level: LogLevel,
+        target: abi_stable::std_types::RStr<'_>,
+        message: abi_stable::std_types::RStr<'_>,
+    ),
 );
 
 /// Services the host offers to a plugin library, handed over once by `PluginModule::init`.

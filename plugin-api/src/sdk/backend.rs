@@ -25,6 +25,8 @@ pub struct WriteOptions {
     pub size_hint: Option<u64>,
     /// Make the object durable before `finish` returns.
     pub fsync: bool,
+    /// Options added after ABI 1.0, as a JSON object (`null` when none).
+    pub extra: serde_json::Value,
 }
 
 /// One page of a listing: `(key, size)` pairs in key order and the cursor of the next page.

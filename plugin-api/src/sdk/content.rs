@@ -17,7 +17,10 @@ pub struct ContentStream {
 impl ContentStream {
     /// The stream for `seed` (one per file) and element type `dtype`.
     pub fn new(seed: u64, dtype: Dtype) -> Self {
-        ContentStream { rng: SmallRng::seed_from_u64(seed), dtype }
+        ContentStream {
+            rng: SmallRng::seed_from_u64(seed),
+            dtype,
+        }
     }
 
     /// Fills `buf` with the next elements; `buf.len()` must be a multiple of the element size.
@@ -93,7 +96,10 @@ mod tests {
         for chunk in buf.chunks_exact(2) {
             let bits = u16::from_le_bytes(chunk.try_into().unwrap());
             let exponent = (bits >> 10) & 0x1f;
-            assert!((1..15).contains(&exponent) && bits & 0x8000 == 0, "{bits:#x}");
+            assert!(
+                (1..15).contains(&exponent) && bits & 0x8000 == 0,
+                "{bits:#x}"
+            );
         }
     }
 

@@ -20,7 +20,11 @@ pub struct Error {
 impl Error {
     /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), retryable: false }
+        Self {
+            kind,
+            message: message.into(),
+            retryable: false,
+        }
     }
     /// The options or dataset description are not acceptable.
     pub fn invalid_config(message: impl Into<String>) -> Self {
@@ -63,12 +67,21 @@ impl From<std::io::Error> for Error {
         let kind = match err.kind() {
             std::io::ErrorKind::NotFound => ErrorKind::NOT_FOUND,
             std::io::ErrorKind::PermissionDenied => ErrorKind::PERMISSION,
-            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData => ErrorKind::CORRUPT,
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData => {
+                ErrorKind::CORRUPT
+            }
             std::io::ErrorKind::TimedOut => ErrorKind::TIMEOUT,
             _ => ErrorKind::IO,
         };
-        let retryable = matches!(err.kind(), std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut);
-        Self { kind, message: err.to_string(), retryable }
+        let retryable = matches!(
+            err.kind(),
+            std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut
+        );
+        Self {
+            kind,
+            message: err.to_string(),
+            retryable,
+        }
     }
 }
 
@@ -80,13 +93,21 @@ impl From<Error> for std::io::Error {
 
 impl From<Error> for PluginError {
     fn from(err: Error) -> Self {
-        PluginError { kind: err.kind, message: err.message.into(), retryable: err.retryable }
+        PluginError {
+            kind: err.kind,
+            message: err.message.into(),
+            retryable: err.retryable,
+        }
     }
 }
 
 impl From<PluginError> for Error {
     fn from(err: PluginError) -> Self {
-        Error { kind: err.kind, message: err.message.into_string(), retryable: err.retryable }
+        Error {
+            kind: err.kind,
+            message: err.message.into_string(),
+            retryable: err.retryable,
+        }
     }
 }
 

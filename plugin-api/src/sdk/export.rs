@@ -15,14 +15,14 @@ use abi_stable::{
 };
 
 use super::{
-    BackendPlugin, DatasetSpec, Error, FileSpec, FormatPlugin, FormatSession, ObjectReader, ObjectWriter, Output,
-    Result, SampleReader, Source, Store, WriteOptions,
+    BackendPlugin, DatasetSpec, Error, FileSpec, FormatPlugin, FormatSession, ObjectReader,
+    ObjectWriter, Output, Result, SampleReader, Source, Store, WriteOptions,
 };
 use crate::abi::{
-    self, BackendComponent_TO, CheckReport, Component, ComponentInfo, ComponentKind, ErrorKind, FormatComponent_TO,
-    FormatSession_TO, GenerateOutput_TO, HostServices, LibraryInfo, ListEntry, ListPage, ObjectMeta,
-    ObjectReader_TO, ObjectWriter_TO, PluginError, PluginModule, PluginModule_Ref, PluginResult, SampleReader_TO,
-    Source_TO, StoreInfo, Store_TO,
+    self, BackendComponent_TO, CheckReport, Component, ComponentInfo, ComponentKind, ErrorKind,
+    FormatComponent_TO, FormatSession_TO, GenerateOutput_TO, HostServices, LibraryInfo, ListEntry,
+    ListPage, ObjectMeta, ObjectReader_TO, ObjectWriter_TO, PluginError, PluginModule,
+    PluginModule_Ref, PluginResult, SampleReader_TO, Source_TO, StoreInfo, Store_TO,
 };
 
 thread_local! {
@@ -77,7 +77,13 @@ pub extern "C" fn init_plugin(host: HostServices) -> PluginResult<()> {
 }
 
 /// Builds the [`LibraryInfo`] of the library being exported.
-pub fn library_info(package: &str, version: &str, description: &str, license: &str, panic_unwind: bool) -> LibraryInfo {
+pub fn library_info(
+    package: &str,
+    version: &str,
+    description: &str,
+    license: &str,
+    panic_unwind: bool,
+) -> LibraryInfo {
     LibraryInfo {
         package: package.into(),
         version: version.into(),
@@ -94,7 +100,12 @@ pub fn root_module(
     library: extern "C" fn() -> LibraryInfo,
     components: extern "C" fn() -> PluginResult<RVec<Component>>,
 ) -> PluginModule_Ref {
-    PluginModule { library, init: init_plugin, components }.leak_into_prefix()
+    PluginModule {
+        library,
+        init: init_plugin,
+        components,
+    }
+    .leak_into_prefix()
 }
 
 /// Collects the components of one library.
@@ -111,21 +122,30 @@ impl ComponentList {
 
     /// Adds a backend component.
     pub fn backend(&mut self, plugin: impl BackendPlugin) {
-        self.components.push(backend_component(plugin, self.version));
+        self.components
+            .push(backend_component(plugin, self.version));
     }
 }
 
 /// Runs the library's component constructors under [`guard`].
-pub fn components(version: &'static str, build: impl FnOnce(&mut ComponentList)) -> PluginResult<RVec<Component>> {
+pub fn components(
+    version: &'static str,
+    build: impl FnOnce(&mut ComponentList),
+) -> PluginResult<RVec<Component>> {
     guard("components", || {
-        let mut list = ComponentList { version, components: Vec::new() };
+        let mut list = ComponentList {
+            version,
+            components: Vec::new(),
+        };
         build(&mut list);
         Ok(list.components.into())
     })
 }
 
 fn options_json(options: &[super::OptionSpec]) -> RString {
-    serde_json::to_string(options).unwrap_or_else(|_| "[]".into()).into()
+    serde_json::to_string(options)
+        .unwrap_or_else(|_| "[]".into())
+        .into()
 }
 
 /// Wraps a format plugin as an ABI component.
@@ -141,7 +161,10 @@ pub fn format_component(plugin: impl FormatPlugin, version: &str) -> Component {
             extension: description.extension.into(),
             options_schema: options_json(&description.options),
         },
-        format: ROption::RSome(FormatComponent_TO::from_value(FormatAdapter(plugin), TD_Opaque)),
+        format: ROption::RSome(FormatComponent_TO::from_value(
+            FormatAdapter(plugin),
+            TD_Opaque,
+        )),
         backend: ROption::RNone,
     }
 }
@@ -160,18 +183,27 @@ pub fn backend_component(plugin: impl BackendPlugin, version: &str) -> Component
             options_schema: options_json(&description.options),
         },
         format: ROption::RNone,
-        backend: ROption::RSome(BackendComponent_TO::from_value(BackendAdapter(plugin), TD_Opaque)),
+        backend: ROption::RSome(BackendComponent_TO::from_value(
+            BackendAdapter(plugin),
+            TD_Opaque,
+        )),
     }
 }
 
 struct FormatAdapter<F>(F);
 
 impl<F: FormatPlugin> abi::FormatComponent for FormatAdapter<F> {
-    fn configure(&self, dataset_json: RStr<'_>) -> PluginResult<FormatSession_TO<'static, RBox<()>>> {
+    fn configure(
+        &self,
+        dataset_json: RStr<'_>,
+    ) -> PluginResult<FormatSession_TO<'static, RBox<()>>> {
         guard("configure", || {
             let spec = DatasetSpec::from_json(dataset_json.as_str())?;
             let session = self.0.configure(&spec)?;
-            Ok(FormatSession_TO::from_value(SessionAdapter(session), TD_Opaque))
+            Ok(FormatSession_TO::from_value(
+                SessionAdapter(session),
+                TD_Opaque,
+            ))
         })
     }
 }
@@ -180,10 +212,16 @@ struct SessionAdapter(Box<dyn FormatSession>);
 
 impl abi::FormatSession for SessionAdapter {
     fn file_size(&self, file: &abi::FileSpec) -> PluginResult<ROption<u64>> {
-        guard("file_size", || Ok(self.0.file_size(&FileSpec::from(file))?.into()))
+        guard("file_size", || {
+            Ok(self.0.file_size(&FileSpec::from(file))?.into())
+        })
     }
 
-    fn generate(&self, file: &abi::FileSpec, out: GenerateOutput_TO<'_, RMut<'_, ()>>) -> PluginResult<u64> {
+    fn generate(
+        &self,
+        file: &abi::FileSpec,
+        out: GenerateOutput_TO<'_, RMut<'_, ()>>,
+    ) -> PluginResult<u64> {
         guard("generate", || {
             let mut out = out;
             let mut output = Output::new(&mut out);
@@ -199,12 +237,21 @@ impl abi::FormatSession for SessionAdapter {
     ) -> PluginResult<SampleReader_TO<'static, RBox<()>>> {
         guard("open", || {
             let reader = self.0.open(&FileSpec::from(file), Source::new(source))?;
-            Ok(SampleReader_TO::from_value(ReaderAdapter(reader), TD_Opaque))
+            Ok(SampleReader_TO::from_value(
+                ReaderAdapter(reader),
+                TD_Opaque,
+            ))
         })
     }
 
-    fn check(&self, file: &abi::FileSpec, source: Source_TO<'static, RBox<()>>) -> PluginResult<CheckReport> {
-        guard("check", || self.0.check(&FileSpec::from(file), Source::new(source)))
+    fn check(
+        &self,
+        file: &abi::FileSpec,
+        source: Source_TO<'static, RBox<()>>,
+    ) -> PluginResult<CheckReport> {
+        guard("check", || {
+            self.0.check(&FileSpec::from(file), Source::new(source))
+        })
     }
 }
 
@@ -219,14 +266,19 @@ impl abi::SampleReader for ReaderAdapter {
 struct BackendAdapter<B>(B);
 
 impl<B: BackendPlugin> abi::BackendComponent for BackendAdapter<B> {
-    fn connect(&self, root: RStr<'_>, options_json: RStr<'_>) -> PluginResult<Store_TO<'static, RBox<()>>> {
+    fn connect(
+        &self,
+        root: RStr<'_>,
+        options_json: RStr<'_>,
+    ) -> PluginResult<Store_TO<'static, RBox<()>>> {
         guard("connect", || {
             let text = options_json.as_str();
             let options = if text.trim().is_empty() {
                 serde_json::Value::Object(Default::default())
             } else {
-                serde_json::from_str(text)
-                    .map_err(|err| Error::invalid_config(format!("storage options are not JSON: {err}")))?
+                serde_json::from_str(text).map_err(|err| {
+                    Error::invalid_config(format!("storage options are not JSON: {err}"))
+                })?
             };
             let store = self.0.connect(root.as_str(), &options)?;
             Ok(Store_TO::from_value(StoreAdapter(store), TD_Opaque))
@@ -240,7 +292,10 @@ impl abi::Store for StoreAdapter {
     fn info(&self) -> StoreInfo {
         match guard("info", || Ok(self.0.info())) {
             ROk(info) => info,
-            RErr(_) => StoreInfo { alignment: 1, transfer_size: 1 << 20 },
+            RErr(_) => StoreInfo {
+                alignment: 1,
+                transfer_size: 1 << 20,
+            },
         }
     }
 
@@ -251,18 +306,30 @@ impl abi::Store for StoreAdapter {
     fn open_read(&self, key: RStr<'_>) -> PluginResult<ObjectReader_TO<'static, RBox<()>>> {
         guard("open_read", || {
             let reader = self.0.open_read(key.as_str())?;
-            Ok(ObjectReader_TO::from_value(ObjectReaderAdapter(reader), TD_Opaque))
+            Ok(ObjectReader_TO::from_value(
+                ObjectReaderAdapter(reader),
+                TD_Opaque,
+            ))
         })
     }
 
-    fn open_write(&self, key: RStr<'_>, options: &abi::WriteOptions) -> PluginResult<ObjectWriter_TO<'static, RBox<()>>> {
+    fn open_write(
+        &self,
+        key: RStr<'_>,
+        options: &abi::WriteOptions,
+    ) -> PluginResult<ObjectWriter_TO<'static, RBox<()>>> {
         guard("open_write", || {
             let options = WriteOptions {
                 size_hint: (options.size_hint != u64::MAX).then_some(options.size_hint),
                 fsync: options.fsync,
+                extra: serde_json::from_str(options.extra.as_str())
+                    .unwrap_or(serde_json::Value::Null),
             };
             let writer = self.0.open_write(key.as_str(), &options)?;
-            Ok(ObjectWriter_TO::from_value(ObjectWriterAdapter(writer), TD_Opaque))
+            Ok(ObjectWriter_TO::from_value(
+                ObjectWriterAdapter(writer),
+                TD_Opaque,
+            ))
         })
     }
 
@@ -271,7 +338,14 @@ impl abi::Store for StoreAdapter {
             let cursor = (!cursor.is_empty()).then_some(cursor.as_str());
             let page = self.0.list(prefix.as_str(), cursor, max)?;
             Ok(ListPage {
-                entries: page.entries.into_iter().map(|(key, size)| ListEntry { key: key.into(), size }).collect(),
+                entries: page
+                    .entries
+                    .into_iter()
+                    .map(|(key, size)| ListEntry {
+                        key: key.into(),
+                        size,
+                    })
+                    .collect(),
                 next_cursor: page.next_cursor.unwrap_or_default().into(),
             })
         })
@@ -283,7 +357,9 @@ impl abi::Store for StoreAdapter {
 
     fn local_path(&self, key: RStr<'_>) -> ROption<RString> {
         match guard("local_path", || Ok(self.0.local_path(key.as_str()))) {
-            ROk(path) => path.map(|p| RString::from(p.to_string_lossy().into_owned())).into(),
+            ROk(path) => path
+                .map(|p| RString::from(p.to_string_lossy().into_owned()))
+                .into(),
             RErr(_) => ROption::RNone,
         }
     }
@@ -325,7 +401,7 @@ impl abi::ObjectWriter for ObjectWriterAdapter {
 
 /// Exports a plugin library: its metadata (from Cargo) and its components.
 ///
-/// ```ignore
+/// ```text
 /// dl_plugin_api::export_plugin! {
 ///     description: "NPZ files as numpy.savez writes them",
 ///     formats: [NpzFormat],

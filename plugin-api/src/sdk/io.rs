@@ -52,7 +52,10 @@ impl<'a> Output<'a> {
     /// Creates an accompanying file at `key`, relative to the dataset root.
     pub fn sidecar(&mut self, key: &str) -> Result<Sink> {
         let inner = self.inner.create_sidecar(key)?;
-        Ok(Sink { inner, finished: false })
+        Ok(Sink {
+            inner,
+            finished: false,
+        })
     }
 }
 
@@ -75,7 +78,10 @@ pub struct Sink {
 impl Sink {
     /// Appends `data`.
     pub fn write_bytes(&mut self, data: &[u8]) -> Result<()> {
-        self.inner.write(data.into()).into_result().map_err(Error::from)
+        self.inner
+            .write(data.into())
+            .into_result()
+            .map_err(Error::from)
     }
 
     /// Completes the file.
@@ -122,7 +128,10 @@ impl Source {
 
     /// Path on the local file system, for libraries that open files themselves.
     pub fn local_path(&self) -> Option<PathBuf> {
-        self.inner.local_path().into_option().map(|p| PathBuf::from(p.as_str()))
+        self.inner
+            .local_path()
+            .into_option()
+            .map(|p| PathBuf::from(p.as_str()))
     }
 
     /// Reads exactly `len` bytes at `offset`; the slice is valid until the next read.
@@ -135,7 +144,12 @@ impl Source {
 
     /// Reads `len` bytes from `offset` in requests of the store's transfer size, handing each
     /// piece to `visit` in order.
-    pub fn read_range(&mut self, offset: u64, len: u64, mut visit: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    pub fn read_range(
+        &mut self,
+        offset: u64,
+        len: u64,
+        mut visit: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
         let step = self.transfer_size();
         let end = offset + len;
         let mut at = offset;

@@ -11,12 +11,15 @@ use abi_stable::{
 use super::{Error, Output, Result, Source};
 use crate::abi::{self, ByteSink_TO, GenerateOutput_TO, PluginResult, Source_TO};
 
+/// Sidecars finished so far, shared with their sinks.
+type Finished = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// Collects a generated file and its finished sidecars in memory.
 #[derive(Debug, Default)]
 pub struct MemoryOutput {
     /// Bytes of the data file.
     pub data: Vec<u8>,
-    sidecars: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    sidecars: Finished,
 }
 
 impl MemoryOutput {
@@ -39,7 +42,11 @@ impl abi::GenerateOutput for MemoryOutput {
         ROk(())
     }
     fn create_sidecar(&mut self, key: RStr<'_>) -> PluginResult<ByteSink_TO<'static, RBox<()>>> {
-        let sink = MemorySidecar { key: key.to_string(), data: Vec::new(), done: Arc::clone(&self.sidecars) };
+        let sink = MemorySidecar {
+            key: key.to_string(),
+            data: Vec::new(),
+            done: Arc::clone(&self.sidecars),
+        };
         ROk(ByteSink_TO::from_value(sink, TD_Opaque))
     }
 }
@@ -47,7 +54,7 @@ impl abi::GenerateOutput for MemoryOutput {
 struct MemorySidecar {
     key: String,
     data: Vec<u8>,
-    done: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    done: Finished,
 }
 
 impl abi::ByteSink for MemorySidecar {
@@ -56,7 +63,10 @@ impl abi::ByteSink for MemorySidecar {
         ROk(())
     }
     fn finish(&mut self) -> PluginResult<()> {
-        let entry = (std::mem::take(&mut self.key), std::mem::take(&mut self.data));
+        let entry = (
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.data),
+        );
         self.done.lock().expect("sidecar list poisoned").push(entry);
         ROk(())
     }
@@ -82,7 +92,9 @@ impl abi::Source for MemorySource {
         ROption::RNone
     }
     fn read(&mut self, offset: u64, len: u64) -> PluginResult<RSlice<'_, u8>> {
-        let end = offset.checked_add(len).filter(|&end| end <= self.bytes.len() as u64);
+        let end = offset
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len() as u64);
         match end {
             Some(end) => ROk(self.bytes[offset as usize..end as usize].into()),
             None => abi_stable::std_types::RErr(

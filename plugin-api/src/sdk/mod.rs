@@ -17,7 +17,9 @@ pub mod memory;
 mod spec;
 
 pub use crate::abi::{backend_caps, format_caps, ErrorKind, ObjectMeta, StoreInfo};
-pub use backend::{BackendDescription, BackendPlugin, ListPage, ObjectReader, ObjectWriter, Store, WriteOptions};
+pub use backend::{
+    BackendDescription, BackendPlugin, ListPage, ObjectReader, ObjectWriter, Store, WriteOptions,
+};
 pub use error::{Error, Result};
 pub use format::{CheckReport, FormatDescription, FormatPlugin, FormatSession, SampleReader};
 pub use io::{Output, Sink, Source};

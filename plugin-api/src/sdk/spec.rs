@@ -55,7 +55,10 @@ impl Dtype {
     /// Parses a numpy dtype name (`uint8`, `float32`, and numpy's aliases `float`, `int`,
     /// `double`, `half`, `u1`, `f4`, …).
     pub fn parse(name: &str) -> Option<Dtype> {
-        let name = name.trim().trim_start_matches("np.").trim_start_matches("numpy.");
+        let name = name
+            .trim()
+            .trim_start_matches("np.")
+            .trim_start_matches("numpy.");
         Some(match name {
             "bool" | "bool_" | "b1" => Dtype::Bool,
             "uint8" | "u1" | "ubyte" => Dtype::Uint8,
@@ -136,8 +139,9 @@ pub struct DatasetSpec {
 impl DatasetSpec {
     /// Parses the JSON text the host passes to `configure`.
     pub fn from_json(text: &str) -> Result<DatasetSpec> {
-        let raw: serde_json::Value = serde_json::from_str(text)
-            .map_err(|err| Error::invalid_config(format!("dataset description is not JSON: {err}")))?;
+        let raw: serde_json::Value = serde_json::from_str(text).map_err(|err| {
+            Error::invalid_config(format!("dataset description is not JSON: {err}"))
+        })?;
         let element_type = match raw.get("record_element_type") {
             None | Some(serde_json::Value::Null) => Dtype::Uint8,
             Some(serde_json::Value::String(name)) => Dtype::parse(name).ok_or_else(|| {
@@ -153,9 +157,21 @@ impl DatasetSpec {
                 )))
             }
         };
-        let compression = raw.get("compression").and_then(|v| v.as_str()).unwrap_or("none").to_string();
-        let compression_level = raw.get("compression_level").and_then(|v| v.as_i64()).unwrap_or(4);
-        Ok(DatasetSpec { element_type, compression, compression_level, raw })
+        let compression = raw
+            .get("compression")
+            .and_then(|v| v.as_str())
+            .unwrap_or("none")
+            .to_string();
+        let compression_level = raw
+            .get("compression_level")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(4);
+        Ok(DatasetSpec {
+            element_type,
+            compression,
+            compression_level,
+            raw,
+        })
     }
 
     /// A plain spec with the given element type (for tests and tools).
@@ -170,7 +186,9 @@ impl DatasetSpec {
 
     /// Looks up a dotted key in the section (`hdf5.chunk_dims`).
     pub fn get(&self, dotted: &str) -> Option<&serde_json::Value> {
-        dotted.split('.').try_fold(&self.raw, |node, part| node.get(part))
+        dotted
+            .split('.')
+            .try_fold(&self.raw, |node, part| node.get(part))
     }
 }
 
@@ -262,7 +280,10 @@ mod tests {
     #[test]
     fn dotted_lookup() {
         let spec = DatasetSpec::from_json(r#"{"hdf5": {"chunk_dims": [1, 2]}}"#).unwrap();
-        assert_eq!(spec.get("hdf5.chunk_dims").unwrap(), &serde_json::json!([1, 2]));
+        assert_eq!(
+            spec.get("hdf5.chunk_dims").unwrap(),
+            &serde_json::json!([1, 2])
+        );
         assert!(spec.get("hdf5.missing").is_none());
         assert_eq!(spec.element_type, Dtype::Uint8);
     }
