@@ -1,0 +1,91 @@
+//! Streams an npz file in two passes over the deterministic content: the first computes the
+//! CRC that the local header needs before the data, the second writes the data.
+
+use crc32fast::Hasher;
+use dl_plugin_api::sdk::{
+    content::{ContentStream, CHUNK_BYTES},
+    Dtype, Error, ErrorKind, Output, Result,
+};
+
+use crate::layout::{Layout, X_NAME, Y_NAME};
+use crate::zip;
+
+/// Writes the file described by `layout` with content from `seed` into `out`.
+pub fn generate(layout: &Layout, seed: u64, dtype: Dtype, out: &mut Output<'_>) -> Result<()> {
+    let start = out.written();
+    // One buffer for every pass; CHUNK_BYTES is a multiple of every element size, and a
+    // shorter buffer only occurs when a whole array fits in it.
+    let largest = layout.x_data.max(layout.y_data);
+    let mut buf = vec![0u8; largest.min(CHUNK_BYTES as u64) as usize];
+
+    let mut crc = Hasher::new();
+    crc.update(&layout.x_header);
+    samples(seed, dtype, layout.x_data, &mut buf, |chunk| {
+        crc.update(chunk);
+        Ok(())
+    })?;
+    let x_crc = crc.finalize();
+    let mut head = zip::local_header_bytes(X_NAME, x_crc, layout.x_size());
+    head.extend_from_slice(&layout.x_header);
+    out.write_bytes(&head)?;
+    samples(seed, dtype, layout.x_data, &mut buf, |chunk| {
+        out.write_bytes(chunk)
+    })?;
+
+    // Labels are all zero, as DLIO writes them.
+    buf.fill(0);
+    let mut crc = Hasher::new();
+    crc.update(&layout.y_header);
+    zeros(layout.y_data, &buf, |chunk| {
+        crc.update(chunk);
+        Ok(())
+    })?;
+    let y_crc = crc.finalize();
+    let mut head = zip::local_header_bytes(Y_NAME, y_crc, layout.y_size());
+    head.extend_from_slice(&layout.y_header);
+    out.write_bytes(&head)?;
+    zeros(layout.y_data, &buf, |chunk| out.write_bytes(chunk))?;
+
+    out.write_bytes(&layout.directory(x_crc, y_crc))?;
+    let written = out.written() - start;
+    if written != layout.total {
+        return Err(Error::new(
+            ErrorKind::OTHER,
+            format!(
+                "npz layout error: wrote {written} bytes but computed {}",
+                layout.total
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Feeds `len` bytes of the content stream for `seed` to `visit`, chunk by chunk.
+fn samples(
+    seed: u64,
+    dtype: Dtype,
+    len: u64,
+    buf: &mut [u8],
+    mut visit: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut stream = ContentStream::new(seed, dtype);
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        stream.fill(&mut buf[..n]);
+        visit(&buf[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Feeds `len` zero bytes to `visit` from the zeroed `buf`.
+fn zeros(len: u64, buf: &[u8], mut visit: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        visit(&buf[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! The read path: the I/O of numpy's `np.load(f)['x']`, without decoding.
+
+use dl_plugin_api::sdk::{Error, ErrorKind, Result, SampleReader, Source};
+
+use crate::layout::X_NAME;
+use crate::zip;
+
+/// Reads samples of one open npz file.
+pub struct NpzReader {
+    source: Source,
+    samples: u64,
+}
+
+impl NpzReader {
+    /// A reader over `source`, a file holding `samples` samples.
+    pub fn new(source: Source, samples: u64) -> Self {
+        NpzReader { source, samples }
+    }
+}
+
+impl SampleReader for NpzReader {
+    fn read_sample(&mut self, sample: u64) -> Result<()> {
+        if sample >= self.samples {
+            return Err(Error::new(
+                ErrorKind::OTHER,
+                format!(
+                    "sample {sample} is out of range: the file holds {} samples",
+                    self.samples
+                ),
+            ));
+        }
+        read_x(&mut self.source)
+    }
+}
+
+/// Reads the directory at the tail, the local header of `x.npy`, then the whole member in
+/// the store's transfer size; numpy decodes the array from exactly these bytes.
+pub fn read_x(source: &mut Source) -> Result<()> {
+    let dir = zip::read_directory(source)?;
+    let Some(entry) = dir.find(X_NAME) else {
+        let names: Vec<&str> = dir.entries.iter().map(|e| e.name.as_str()).collect();
+        return Err(Error::corrupt(format!(
+            "{X_NAME}: not in the archive (members: {})",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        )));
+    };
+    let local = zip::local_header(source, entry.offset).map_err(|err| err.context(X_NAME))?;
+    // The name and extra field are read with the data, as zipfile reads them before it.
+    let start = entry.offset + zip::LOCAL_LEN;
+    let len = local.data_offset(entry.offset) - start;
+    let end = local
+        .data_offset(entry.offset)
+        .checked_add(entry.compressed_size);
+    if end.is_none_or(|end| end > source.len()) {
+        return Err(Error::corrupt(format!(
+            "{X_NAME}: file is truncated: the member's {} bytes at offset {} run past the end \
+             of the {}-byte file",
+            entry.compressed_size,
+            local.data_offset(entry.offset),
+            source.len()
+        )));
+    }
+    source.read_range(start, len + entry.compressed_size, |_| Ok(()))
+}
