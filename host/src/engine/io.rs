@@ -1,0 +1,223 @@
+//! The host's side of the format interface: a [`Source`](abi::Source) over a store object
+//! with host-owned buffers, and the generation output that streams into store writers.
+
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
+
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RBox, RErr, ROk, ROption, RSlice, RStr, RString},
+};
+use dl_plugin_api::abi::{self, ByteSink_TO, ErrorKind, PluginError, PluginResult, WriteOptions};
+
+use super::buffer::{AlignedBuf, BufferPool};
+use crate::plugins::{ObjectReader, ObjectWriter, PluginCallError, Store};
+
+fn to_plugin_error(err: PluginCallError) -> PluginError {
+    PluginError {
+        kind: err.kind,
+        message: err.to_string().into(),
+        retryable: false,
+    }
+}
+
+/// One stored file as a format plugin reads it. Reads land in a pooled buffer aligned to the
+/// store's requirement; for direct I/O the requested range is widened to aligned boundaries.
+pub struct HostSource {
+    key: String,
+    reader: ObjectReader,
+    size: u64,
+    alignment: u64,
+    transfer_size: u64,
+    local_path: Option<String>,
+    buf: Option<AlignedBuf>,
+    pool: BufferPool,
+    bytes_read: Arc<AtomicU64>,
+}
+
+impl HostSource {
+    /// Opens `key` in `store`; bytes read are added to `bytes_read`.
+    pub fn open(
+        store: &Store,
+        key: &str,
+        pool: BufferPool,
+        bytes_read: Arc<AtomicU64>,
+    ) -> Result<HostSource, PluginCallError> {
+        let reader = store.open_read(key)?;
+        let info = store.info();
+        Ok(HostSource {
+            key: key.to_string(),
+            size: reader.size(),
+            reader,
+            alignment: info.alignment.max(1),
+            transfer_size: info.transfer_size.max(4096),
+            local_path: store.local_path(key),
+            buf: None,
+            pool,
+            bytes_read,
+        })
+    }
+
+    fn fill(&mut self, offset: u64, len: u64) -> Result<(usize, usize), PluginError> {
+        let end = offset.checked_add(len).filter(|&end| end <= self.size).ok_or_else(|| PluginError {
+            kind: ErrorKind::CORRUPT,
+            message: format!(
+                "{}: read of {len} bytes at offset {offset} goes past the end of the object ({} bytes)",
+                self.key, self.size
+            )
+            .into(),
+            retryable: false,
+        })?;
+        let align = self.alignment;
+        let start = offset / align * align;
+        let stop = end.div_ceil(align) * align;
+        let want = (stop - start) as usize;
+        if self.buf.as_ref().is_none_or(|b| b.capacity() < want) {
+            if let Some(old) = self.buf.take() {
+                self.pool.give(old);
+            }
+            self.buf = Some(self.pool.take(want, align as usize));
+        }
+        let buf = self.buf.as_mut().expect("allocated above");
+        let mut filled = 0usize;
+        let needed = (end - start) as usize;
+        while filled < needed {
+            let n = self
+                .reader
+                .read_at(start + filled as u64, &mut buf.as_mut_slice()[filled..want])
+                .map_err(to_plugin_error)?;
+            if n == 0 {
+                return Err(PluginError {
+                    kind: ErrorKind::CORRUPT,
+                    message: format!(
+                        "{}: object ended after {} of {} bytes",
+                        self.key,
+                        start + filled as u64,
+                        self.size
+                    )
+                    .into(),
+                    retryable: false,
+                });
+            }
+            filled += n as usize;
+        }
+        self.bytes_read.fetch_add(len, Ordering::Relaxed);
+        Ok(((offset - start) as usize, len as usize))
+    }
+}
+
+impl abi::Source for HostSource {
+    fn len(&self) -> u64 {
+        self.size
+    }
+
+    fn transfer_size(&self) -> u64 {
+        self.transfer_size
+    }
+
+    fn local_path(&self) -> ROption<RString> {
+        self.local_path.clone().map(RString::from).into()
+    }
+
+    fn read(&mut self, offset: u64, len: u64) -> PluginResult<RSlice<'_, u8>> {
+        match self.fill(offset, len) {
+            Ok((at, n)) => ROk(self
+                .buf
+                .as_ref()
+                .map(|b| &b.as_slice()[at..at + n])
+                .unwrap_or(&[])
+                .into()),
+            Err(err) => RErr(err),
+        }
+    }
+}
+
+impl Drop for HostSource {
+    fn drop(&mut self) {
+        if let Some(buf) = self.buf.take() {
+            self.pool.give(buf);
+        }
+    }
+}
+
+/// Where a format generates one file: the data file's writer, plus sidecars in the same store.
+pub struct HostOutput<'a> {
+    store: &'a Store,
+    writer: &'a mut ObjectWriter,
+    sidecars: Vec<String>,
+}
+
+impl<'a> HostOutput<'a> {
+    /// Output into `writer`, with sidecars created in `store`.
+    pub fn new(store: &'a Store, writer: &'a mut ObjectWriter) -> Self {
+        HostOutput {
+            store,
+            writer,
+            sidecars: Vec::new(),
+        }
+    }
+
+    /// Keys of the sidecars the format created.
+    pub fn sidecars(&self) -> &[String] {
+        &self.sidecars
+    }
+}
+
+impl abi::GenerateOutput for HostOutput<'_> {
+    fn write(&mut self, data: RSlice<'_, u8>) -> PluginResult<()> {
+        self.writer
+            .write(data.as_slice())
+            .map_err(to_plugin_error)
+            .into()
+    }
+
+    fn create_sidecar(&mut self, key: RStr<'_>) -> PluginResult<ByteSink_TO<'static, RBox<()>>> {
+        let options = WriteOptions {
+            size_hint: u64::MAX,
+            fsync: false,
+            extra: RString::new(),
+        };
+        match self.store.open_write(key.as_str(), &options) {
+            Ok(writer) => {
+                self.sidecars.push(key.to_string());
+                ROk(ByteSink_TO::from_value(
+                    HostSink {
+                        writer: Some(writer),
+                    },
+                    TD_Opaque,
+                ))
+            }
+            Err(err) => RErr(to_plugin_error(err)),
+        }
+    }
+}
+
+/// A sidecar stream: a store writer published on `finish`, discarded if dropped before.
+struct HostSink {
+    writer: Option<ObjectWriter>,
+}
+
+impl abi::ByteSink for HostSink {
+    fn write(&mut self, data: RSlice<'_, u8>) -> PluginResult<()> {
+        match self.writer.as_mut() {
+            Some(writer) => writer
+                .write(data.as_slice())
+                .map_err(to_plugin_error)
+                .into(),
+            None => RErr(PluginError {
+                kind: ErrorKind::OTHER,
+                message: "sidecar already finished".into(),
+                retryable: false,
+            }),
+        }
+    }
+
+    fn finish(&mut self) -> PluginResult<()> {
+        match self.writer.take() {
+            Some(writer) => writer.finish().map(|_| ()).map_err(to_plugin_error).into(),
+            None => ROk(()),
+        }
+    }
+}

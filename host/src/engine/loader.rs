@@ -1,0 +1,212 @@
+//! Batches for the training thread, read the way PyTorch's DataLoader reads them: batch i goes
+//! to worker i mod W, at most `W · prefetch_factor` batches are outstanding, and batches are
+//! handed over in order. With no workers, the training thread reads each batch itself.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        mpsc, Arc,
+    },
+    thread::Scope,
+};
+
+use rand::{rngs::SmallRng, SeedableRng};
+
+use super::{buffer::BufferPool, io::HostSource, EngineError};
+use crate::{
+    config::TimeSpec,
+    plan::{PhasePlan, PlannedFile},
+    plugins::{Session, Store},
+};
+
+/// Everything needed to read one batch of a phase.
+pub struct BatchReader<'a> {
+    /// The phase being read.
+    pub phase: &'a PhasePlan,
+    /// All files of the dataset.
+    pub files: &'a [PlannedFile],
+    /// The configured format.
+    pub session: &'a Session,
+    /// The store the dataset is read from.
+    pub store: &'a Store,
+    /// This rank.
+    pub rank: u64,
+    /// Per-sample preprocessing sleep.
+    pub preprocess: TimeSpec,
+    /// Reusable read buffers.
+    pub pool: BufferPool,
+    /// Bytes read so far.
+    pub bytes_read: Arc<AtomicU64>,
+}
+
+impl BatchReader<'_> {
+    /// Reads the samples of batch `step`: each opens its file, performs the format's reads
+    /// for that sample, and closes it (DLIO's default `on_demand` read type).
+    pub fn read_batch(&self, step: u64, rng: &mut SmallRng) -> Result<(), EngineError> {
+        for sample in self.phase.batch(self.rank, step) {
+            let (file_index, in_file) = self.phase.locate(sample);
+            let file = &self.files[file_index as usize];
+            let key = file.spec.key.as_str();
+            let at = |source| EngineError::File {
+                key: key.to_string(),
+                source,
+            };
+            let source = HostSource::open(
+                self.store,
+                key,
+                self.pool.clone(),
+                Arc::clone(&self.bytes_read),
+            )
+            .map_err(at)?;
+            let mut reader = self.session.open(&file.spec, source).map_err(at)?;
+            reader.read_sample(in_file).map_err(at)?;
+            drop(reader);
+            let pause = self.preprocess.sample(rng);
+            if pause > 0.0 {
+                std::thread::sleep(std::time::Duration::from_secs_f64(pause));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hands batches `0..steps` to the training thread in order.
+pub struct Loader<'a> {
+    reader: &'a BatchReader<'a>,
+    steps: u64,
+    next_step: u64,
+    next_dispatch: u64,
+    tasks: Vec<mpsc::Sender<u64>>,
+    results: Option<mpsc::Receiver<(u64, Result<(), EngineError>)>>,
+    ready: BTreeMap<u64, Result<(), EngineError>>,
+    cancel: Arc<AtomicBool>,
+    rng: SmallRng,
+}
+
+impl<'a> Loader<'a> {
+    /// Starts `workers` reader threads in `scope` (none: the caller reads) keeping up to
+    /// `workers · prefetch_factor` batches in flight.
+    pub fn start<'scope>(
+        scope: &'scope Scope<'scope, '_>,
+        reader: &'a BatchReader<'a>,
+        steps: u64,
+        workers: u64,
+        prefetch_factor: u64,
+    ) -> Self
+    where
+        'a: 'scope,
+    {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut loader = Loader {
+            reader,
+            steps,
+            next_step: 0,
+            next_dispatch: 0,
+            tasks: Vec::new(),
+            results: None,
+            ready: BTreeMap::new(),
+            cancel: Arc::clone(&cancel),
+            rng: SmallRng::from_os_rng(),
+        };
+        if workers == 0 {
+            return loader;
+        }
+        let (result_tx, result_rx) = mpsc::channel();
+        for _ in 0..workers {
+            let (task_tx, task_rx) = mpsc::channel::<u64>();
+            let result_tx = result_tx.clone();
+            let cancel = Arc::clone(&cancel);
+            scope.spawn(move || {
+                let mut rng = SmallRng::from_os_rng();
+                while let Ok(step) = task_rx.recv() {
+                    if cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let result = reader.read_batch(step, &mut rng);
+                    if result_tx.send((step, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+            loader.tasks.push(task_tx);
+        }
+        loader.results = Some(result_rx);
+        for _ in 0..workers * prefetch_factor.max(1) {
+            loader.dispatch();
+        }
+        loader
+    }
+
+    fn dispatch(&mut self) {
+        if self.next_dispatch < self.steps && !self.tasks.is_empty() {
+            let worker = (self.next_dispatch % self.tasks.len() as u64) as usize;
+            // A worker that stopped has already reported its error; nothing to do here.
+            let _ = self.tasks[worker].send(self.next_dispatch);
+            self.next_dispatch += 1;
+        }
+    }
+
+    /// Waits for the next batch; `None` after the last one.
+    pub fn next_batch(&mut self) -> Option<Result<(), EngineError>> {
+        if self.next_step >= self.steps {
+            return None;
+        }
+        let step = self.next_step;
+        self.next_step += 1;
+        let Some(results) = &self.results else {
+            return Some(self.reader.read_batch(step, &mut self.rng));
+        };
+        let outcome = loop {
+            if let Some(result) = self.ready.remove(&step) {
+                break result;
+            }
+            match results.recv() {
+                Ok((done, result)) => {
+                    self.ready.insert(done, result);
+                }
+                Err(_) => {
+                    break Err(EngineError::Internal(
+                        "reader workers stopped unexpectedly".into(),
+                    ))
+                }
+            }
+        };
+        if outcome.is_err() {
+            self.cancel.store(true, Ordering::Relaxed);
+        } else {
+            self.dispatch();
+        }
+        Some(outcome)
+    }
+}
+
+impl Drop for Loader<'_> {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        self.tasks.clear();
+    }
+}
+
+/// PyTorch's `prefetch_factor = ceil(prefetch_size / read_threads)`, 2 when not positive.
+pub fn prefetch_factor(prefetch_size: i64, read_threads: u64) -> u64 {
+    if prefetch_size <= 0 || read_threads == 0 {
+        2
+    } else {
+        (prefetch_size as u64).div_ceil(read_threads)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefetch_factor_follows_pytorch() {
+        assert_eq!(prefetch_factor(2, 1), 2);
+        assert_eq!(prefetch_factor(2, 4), 1);
+        assert_eq!(prefetch_factor(5, 2), 3);
+        assert_eq!(prefetch_factor(0, 4), 2);
+        assert_eq!(prefetch_factor(-1, 4), 2);
+    }
+}

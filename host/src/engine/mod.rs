@@ -1,0 +1,105 @@
+//! The workload engine: generation, the training and evaluation loops, and the host side of
+//! the plugin I/O interfaces. It follows the [`RunPlan`](crate::plan::RunPlan) and never
+//! recomputes names, sizes or step counts.
+
+mod buffer;
+mod generate;
+mod io;
+mod loader;
+mod progress;
+mod train;
+
+pub use buffer::{AlignedBuf, BufferPool};
+pub use generate::{generate, GenerationReport};
+pub use io::{HostOutput, HostSource};
+pub use train::{train, EpochRecord, PhaseRecord, TrainContext, TrainingReport};
+
+use crate::{
+    plan::RunPlan,
+    plugins::{PluginCallError, Store},
+};
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A plugin call failed on one file.
+    #[error("{key}: {source}")]
+    File {
+        /// Key of the file.
+        key: String,
+        /// The plugin's error.
+        source: PluginCallError,
+    },
+    /// A format wrote another size than it announced.
+    #[error(
+        "{key}: the format wrote {written} bytes but announced {planned}; the file was discarded \
+         (a bug in the format plugin)"
+    )]
+    SizeMismatch {
+        /// Key of the file.
+        key: String,
+        /// Announced size.
+        planned: u64,
+        /// Bytes written.
+        written: u64,
+    },
+    /// Files the run must read are not there.
+    #[error(
+        "Not enough training dataset is found: {missing} of the {needed} files this run reads are missing \
+         under {location} (first: {first}); run with ++workload.workflow.generate_data=True, \
+         or set workflow.generate_data: True in the workload"
+    )]
+    MissingData {
+        /// How many are missing.
+        missing: usize,
+        /// How many were checked.
+        needed: usize,
+        /// Where.
+        location: String,
+        /// The first missing key.
+        first: String,
+    },
+    /// A bug in dl-driver itself.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Checks that every file this rank reads in `plan` exists with its planned size.
+pub fn check_dataset(plan: &RunPlan, store: &Store, rank: u64) -> Result<(), EngineError> {
+    let mut needed = std::collections::BTreeSet::new();
+    for phase in std::iter::once(&plan.train).chain(plan.eval.as_ref()) {
+        let samples = phase.rank_samples(rank);
+        if samples.is_empty() {
+            continue;
+        }
+        let first = phase.locate(samples.start).0;
+        let last = phase.locate(samples.end - 1).0;
+        needed.extend(first..=last);
+    }
+    let mut missing = Vec::new();
+    for index in &needed {
+        let file = &plan.dataset.files[*index as usize];
+        let key = file.spec.key.as_str();
+        let found = store.stat(key).map_err(|source| EngineError::File {
+            key: key.to_string(),
+            source,
+        })?;
+        let complete = match (found, file.size) {
+            (Some(meta), Some(size)) => meta.size == size,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if !complete {
+            missing.push(key.to_string());
+        }
+    }
+    match missing.first() {
+        None => Ok(()),
+        Some(first) => Err(EngineError::MissingData {
+            missing: missing.len(),
+            needed: needed.len(),
+            location: plan.dataset.read_location.to_string(),
+            first: first.clone(),
+        }),
+    }
+}

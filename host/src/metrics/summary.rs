@@ -1,0 +1,289 @@
+//! The output files DLIO writes (reference/dlio-spec.md §5.3): `summary.json` on rank 0,
+//! `<rank>_output.json` and `<rank>_per_epoch_stats.json` on every rank, and the `[METRIC]`
+//! block on the console. Keys keep DLIO's names and order.
+
+use std::path::Path;
+
+use chrono::{DateTime, Local};
+use serde_json::{json, Map, Value};
+
+use super::mean_stdev;
+use crate::{comm::World, config::Workload, engine::TrainingReport};
+
+/// DLIO's timestamp format (local time, microseconds).
+pub fn timestamp(at: &DateTime<Local>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+/// Run-wide metrics after the cross-rank reduction: AU averaged, throughput summed.
+#[derive(Debug, Clone, Default)]
+pub struct RunMetrics {
+    /// Per-epoch training AU (%).
+    pub train_au: Vec<f64>,
+    /// Per-epoch training throughput (samples/s, all ranks).
+    pub train_throughput: Vec<f64>,
+    /// Per-eval-pass AU (%).
+    pub eval_au: Vec<f64>,
+    /// Per-eval-pass throughput (samples/s, all ranks).
+    pub eval_throughput: Vec<f64>,
+}
+
+/// Reduces this rank's per-epoch values over all ranks (every rank must call it).
+pub fn reduce(report: &TrainingReport, world: &dyn World) -> RunMetrics {
+    let ranks = world.size().max(1) as f64;
+    let reduce = |values: Vec<f64>, average: bool| {
+        let mut values = values;
+        world.all_reduce_sum(&mut values);
+        if average {
+            values.iter_mut().for_each(|v| *v /= ranks);
+        }
+        values
+    };
+    let evals: Vec<_> = report
+        .epochs
+        .iter()
+        .filter_map(|e| e.eval.as_ref())
+        .collect();
+    RunMetrics {
+        train_au: reduce(
+            report.epochs.iter().map(|e| e.metrics.au_percent).collect(),
+            true,
+        ),
+        train_throughput: reduce(
+            report.epochs.iter().map(|e| e.metrics.throughput).collect(),
+            false,
+        ),
+        eval_au: reduce(evals.iter().map(|e| e.metrics.au_percent).collect(), true),
+        eval_throughput: reduce(evals.iter().map(|e| e.metrics.throughput).collect(), false),
+    }
+}
+
+fn phase_metrics(
+    prefix: &str,
+    au: &[f64],
+    throughput: &[f64],
+    record_bytes: f64,
+    au_target: f64,
+) -> Map<String, Value> {
+    let (au_mean, au_sd) = mean_stdev(au);
+    let (tp_mean, tp_sd) = mean_stdev(throughput);
+    let mb = |samples: f64| samples * record_bytes / (1u64 << 20) as f64;
+    let mut m = Map::new();
+    m.insert(format!("{prefix}_au_percentage"), json!(au));
+    m.insert(format!("{prefix}_au_mean_percentage"), json!(au_mean));
+    m.insert(
+        format!("{prefix}_au_meet_expectation"),
+        json!(if au_mean >= 100.0 * au_target {
+            "success"
+        } else {
+            "fail"
+        }),
+    );
+    m.insert(format!("{prefix}_au_stdev_percentage"), json!(au_sd));
+    m.insert(
+        format!("{prefix}_throughput_samples_per_second"),
+        json!(throughput),
+    );
+    m.insert(
+        format!("{prefix}_throughput_mean_samples_per_second"),
+        json!(tp_mean),
+    );
+    m.insert(
+        format!("{prefix}_throughput_stdev_samples_per_second"),
+        json!(tp_sd),
+    );
+    m.insert(
+        format!("{prefix}_io_mean_MB_per_second"),
+        json!(mb(tp_mean)),
+    );
+    m.insert(format!("{prefix}_io_stdev_MB_per_second"), json!(mb(tp_sd)));
+    m
+}
+
+/// The `metric` object of `summary.json`.
+pub fn metric_object(
+    metrics: &RunMetrics,
+    workload: &Workload,
+    evaluation: bool,
+) -> Map<String, Value> {
+    let record = workload.dataset.record_length_bytes;
+    let mut m = phase_metrics(
+        "train",
+        &metrics.train_au,
+        &metrics.train_throughput,
+        record,
+        workload.metric.au,
+    );
+    if evaluation {
+        m.extend(phase_metrics(
+            "eval",
+            &metrics.eval_au,
+            &metrics.eval_throughput,
+            record,
+            workload.metric.au,
+        ));
+    }
+    m
+}
+
+/// Writes `summary.json` (rank 0).
+pub fn write_summary(
+    dir: &Path,
+    workload: &Workload,
+    metrics: &RunMetrics,
+    report: &TrainingReport,
+    ranks: u64,
+    start: &DateTime<Local>,
+    end: &DateTime<Local>,
+) -> std::io::Result<()> {
+    let evaluation = report.epochs.iter().any(|e| e.eval.is_some());
+    let summary = json!({
+        "start": timestamp(start),
+        "num_accelerators": ranks,
+        "num_hosts": 1,
+        "hostname": hostname(),
+        "metric": metric_object(metrics, workload, evaluation),
+        "num_files_train": workload.dataset.num_files_train,
+        "num_files_eval": workload.dataset.num_files_eval,
+        "num_samples_per_file": workload.dataset.num_samples_per_file,
+        "epochs": report.epochs.len(),
+        "end": timestamp(end),
+    });
+    write_json(&dir.join("summary.json"), &summary)
+}
+
+/// Writes `<rank>_output.json` and `<rank>_per_epoch_stats.json`.
+pub fn write_rank_files(dir: &Path, rank: u64, report: &TrainingReport) -> std::io::Result<()> {
+    let mut output = Map::new();
+    let mut stats = Map::new();
+    for epoch in &report.epochs {
+        let mut load = Map::new();
+        let mut proc = Map::new();
+        let mut compute = Map::new();
+        let mut throughput = Map::new();
+        let mut au = Map::new();
+        let mut phases = Map::new();
+        phases.insert("start".into(), json!(timestamp(&epoch.start)));
+        let blocks = epoch
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (format!("block{}", i + 1), b));
+        for (name, phase) in blocks.chain(epoch.eval.iter().map(|e| ("eval".to_string(), e))) {
+            load.insert(
+                name.clone(),
+                json!(phase.steps.iter().map(|s| s.load).collect::<Vec<_>>()),
+            );
+            proc.insert(
+                name.clone(),
+                json!(phase.steps.iter().map(|s| s.proc).collect::<Vec<_>>()),
+            );
+            compute.insert(
+                name.clone(),
+                json!(phase.steps.iter().map(|s| s.compute).collect::<Vec<_>>()),
+            );
+            throughput.insert(name.clone(), json!(phase.metrics.throughput));
+            au.insert(name.clone(), json!(phase.metrics.au_percent));
+            if name != "eval" {
+                phases.insert(
+                    name,
+                    json!({"start": timestamp(&phase.start), "end": timestamp(&phase.end), "duration": format!("{:.2}", phase.seconds)}),
+                );
+            }
+        }
+        phases.insert("end".into(), json!(timestamp(&epoch.end)));
+        phases.insert("duration".into(), json!(format!("{:.2}", epoch.seconds)));
+        if let Some(eval) = &epoch.eval {
+            phases.insert(
+                "eval".into(),
+                json!({"start": timestamp(&eval.start), "end": timestamp(&eval.end), "duration": format!("{:.2}", eval.seconds)}),
+            );
+        }
+        output.insert(
+            epoch.epoch.to_string(),
+            json!({"load": load, "proc": proc, "throughput": throughput, "au": au, "compute": compute, "end": timestamp(&epoch.end)}),
+        );
+        stats.insert(epoch.epoch.to_string(), Value::Object(phases));
+    }
+    output.insert("hostname".into(), json!(hostname()));
+    write_json(
+        &dir.join(format!("{rank}_output.json")),
+        &Value::Object(output),
+    )?;
+    write_json(
+        &dir.join(format!("{rank}_per_epoch_stats.json")),
+        &Value::Object(stats),
+    )
+}
+
+/// The `[METRIC]` block DLIO prints at the end of a run.
+pub fn metric_block(
+    metrics: &RunMetrics,
+    workload: &Workload,
+    ranks: u64,
+    evaluation: bool,
+) -> String {
+    let record = workload.dataset.record_length_bytes / (1u64 << 20) as f64;
+    let (au, au_sd) = mean_stdev(&metrics.train_au);
+    let (tp, tp_sd) = mean_stdev(&metrics.train_throughput);
+    let rule = "[METRIC] ==========================================================";
+    let mut lines = vec![
+        rule.to_string(),
+        format!("[METRIC] Number of Simulated Accelerators: {ranks}"),
+        format!("[METRIC] Training Accelerator Utilization [AU] (%): {au:.4} ({au_sd:.4})"),
+        format!("[METRIC] Training Throughput (samples/second): {tp:.4} ({tp_sd:.4})"),
+        format!(
+            "[METRIC] Training I/O Throughput (MB/second): {:.4} ({:.4})",
+            tp * record,
+            tp_sd * record
+        ),
+        format!(
+            "[METRIC] train_au_meet_expectation: {}",
+            if au >= 100.0 * workload.metric.au {
+                "success"
+            } else {
+                "fail"
+            }
+        ),
+    ];
+    if evaluation {
+        let (au, au_sd) = mean_stdev(&metrics.eval_au);
+        let (tp, tp_sd) = mean_stdev(&metrics.eval_throughput);
+        lines.push(format!(
+            "[METRIC] Eval Accelerator Utilization [AU] (%): {au:.4} ({au_sd:.4})"
+        ));
+        lines.push(format!(
+            "[METRIC] Eval Throughput (samples/second): {tp:.6} ({tp_sd:.6})"
+        ));
+        lines.push(format!(
+            "[METRIC] Eval Throughput (MB/second): {:.6} ({:.6})",
+            tp * record,
+            tp_sd * record
+        ));
+        lines.push(format!(
+            "[METRIC] eval_au_meet_expectation: {}",
+            if au >= 100.0 * workload.metric.au {
+                "success"
+            } else {
+                "fail"
+            }
+        ));
+    }
+    lines.push(rule.to_string());
+    lines.join("\n")
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Writes `value` to `path` through a temporary file renamed when complete.
+fn write_json(path: &Path, value: &Value) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    let tmp = path.with_extension("json.partial");
+    std::fs::write(&tmp, text + "\n")?;
+    std::fs::rename(&tmp, path)
+}

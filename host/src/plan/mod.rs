@@ -1,0 +1,292 @@
+//! What a run will do, derived once from the workload: where the data lives, every file with
+//! its name, shape and size, and each phase's steps and per-rank samples. The engine reads this
+//! and never recomputes it.
+
+mod files;
+mod numpy_rng;
+mod steps;
+
+use std::path::Path;
+
+use dl_plugin_api::abi::FileSpec;
+
+pub use files::{content_seed, file_key, file_specs, sample_shapes, Split};
+pub use numpy_rng::RandomState;
+pub use steps::PhasePlan;
+
+use crate::config::Workload;
+
+/// Where a dataset or checkpoint folder lives: a backend scheme and the root it gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// Backend component (URI scheme); `file` for plain paths.
+    pub scheme: String,
+    /// Root handed to the backend: the URI, or the local path.
+    pub root: String,
+}
+
+impl Location {
+    /// A URI (`scheme://…`) selects its backend; a plain path means local files under
+    /// `storage_root` unless it is absolute.
+    pub fn resolve(folder: &str, storage_root: &str) -> Location {
+        let folder = folder.trim_end_matches('/');
+        if let Some((scheme, _)) = folder.split_once("://") {
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            {
+                return Location {
+                    scheme: scheme.to_ascii_lowercase(),
+                    root: folder.to_string(),
+                };
+            }
+        }
+        let path = Path::new(if folder.is_empty() { "." } else { folder });
+        let joined = if path.is_absolute() || storage_root.is_empty() {
+            path.to_path_buf()
+        } else {
+            Path::new(storage_root).join(path)
+        };
+        let text = joined.to_string_lossy().replace("/./", "/");
+        let text = text.strip_prefix("./").unwrap_or(&text).to_string();
+        Location {
+            scheme: "file".into(),
+            root: if text.is_empty() { ".".into() } else { text },
+        }
+    }
+
+    /// The same root read through another backend (`direct` for `reader.odirect`).
+    pub fn with_scheme(&self, scheme: &str) -> Location {
+        Location {
+            scheme: scheme.to_string(),
+            root: self.root.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.root.contains("://") {
+            write!(f, "{}", self.root)
+        } else {
+            write!(f, "{}://{}", self.scheme, self.root)
+        }
+    }
+}
+
+/// One file of the dataset with its planned size.
+#[derive(Debug, Clone)]
+pub struct PlannedFile {
+    /// What the format plugin gets.
+    pub spec: FileSpec,
+    /// Exact size in bytes, when the format knows it.
+    pub size: Option<u64>,
+}
+
+/// The dataset part of the plan.
+#[derive(Debug, Clone)]
+pub struct DatasetPlan {
+    /// Where generation writes.
+    pub write_location: Location,
+    /// Where training reads (differs with `reader.odirect`).
+    pub read_location: Location,
+    /// Format component name.
+    pub format: String,
+    /// All files: training first, then evaluation.
+    pub files: Vec<PlannedFile>,
+    /// Number of training files.
+    pub train_files: u64,
+    /// Number of evaluation files.
+    pub eval_files: u64,
+}
+
+impl DatasetPlan {
+    /// Total bytes of the files whose size is known, and how many sizes are unknown.
+    pub fn total_bytes(&self) -> (u64, usize) {
+        let known = self.files.iter().filter_map(|f| f.size).sum();
+        (
+            known,
+            self.files.iter().filter(|f| f.size.is_none()).count(),
+        )
+    }
+}
+
+/// Everything a run does.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// Number of ranks the plan is for.
+    pub ranks: u64,
+    /// Epochs of training.
+    pub epochs: u64,
+    /// The dataset.
+    pub dataset: DatasetPlan,
+    /// The training loop.
+    pub train: PhasePlan,
+    /// The evaluation loop, when enabled and there are evaluation files.
+    pub eval: Option<PhasePlan>,
+}
+
+/// A workload that cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A key has a value the plan cannot use.
+    #[error("{key} = {value}: {message}")]
+    Invalid {
+        /// Dotted key.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// What to do.
+        message: String,
+    },
+    /// The format could not size a file.
+    #[error("sizing {key}: {message}")]
+    Size {
+        /// The file.
+        key: String,
+        /// The format's error.
+        message: String,
+    },
+}
+
+/// Plans `workload` for `ranks` ranks; `size_of` asks the format for a file's exact size.
+pub fn build<E: std::fmt::Display>(
+    workload: &Workload,
+    ranks: u64,
+    extension: &str,
+    size_of: impl Fn(&FileSpec) -> Result<Option<u64>, E>,
+) -> Result<RunPlan, PlanError> {
+    let dataset = &workload.dataset;
+    let reader = &workload.reader;
+    if reader.batch_size == 0 {
+        return Err(PlanError::Invalid {
+            key: "reader.batch_size",
+            value: "0".into(),
+            message: "must be at least 1".into(),
+        });
+    }
+    if dataset.num_samples_per_file == 0 {
+        return Err(PlanError::Invalid {
+            key: "dataset.num_samples_per_file",
+            value: "0".into(),
+            message: "must be at least 1".into(),
+        });
+    }
+    let write_location = Location::resolve(&dataset.data_folder, &workload.storage.storage_root);
+    let read_location = if reader.odirect && write_location.scheme == "file" {
+        write_location.with_scheme("direct")
+    } else {
+        write_location.clone()
+    };
+    let mut files = Vec::new();
+    for spec in file_specs(dataset, extension) {
+        let size = size_of(&spec).map_err(|err| PlanError::Size {
+            key: spec.key.to_string(),
+            message: err.to_string(),
+        })?;
+        files.push(PlannedFile { spec, size });
+    }
+    let n_s = dataset.num_samples_per_file;
+    let mut train = PhasePlan::new(
+        Split::Train,
+        dataset.num_files_train,
+        0,
+        n_s,
+        reader.batch_size,
+        ranks,
+    );
+    if workload.train.total_training_steps > 0 {
+        let cap = workload.train.total_training_steps as u64;
+        if cap > train.max_steps {
+            return Err(PlanError::Invalid {
+                key: "train.total_training_steps",
+                value: cap.to_string(),
+                message: format!(
+                    "more than the {} steps an epoch has ({} samples / batch {} / {} ranks); lower it or add files",
+                    train.max_steps, train.samples, reader.batch_size, ranks
+                ),
+            });
+        }
+        train.steps = cap;
+    }
+    let eval = (workload.workflow.evaluation && dataset.num_files_eval > 0).then(|| {
+        PhasePlan::new(
+            Split::Valid,
+            dataset.num_files_eval,
+            dataset.num_files_train,
+            n_s,
+            reader.batch_size_eval.max(1),
+            ranks,
+        )
+    });
+    Ok(RunPlan {
+        ranks,
+        epochs: workload.train.epochs,
+        dataset: DatasetPlan {
+            write_location,
+            read_location,
+            format: dataset.format.clone(),
+            files,
+            train_files: dataset.num_files_train,
+            eval_files: dataset.num_files_eval,
+        },
+        train,
+        eval,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_resolve_like_dlio() {
+        assert_eq!(
+            Location::resolve("data/default/", "./"),
+            Location {
+                scheme: "file".into(),
+                root: "data/default".into()
+            }
+        );
+        assert_eq!(
+            Location::resolve("data", "runs"),
+            Location {
+                scheme: "file".into(),
+                root: "runs/data".into()
+            }
+        );
+        assert_eq!(
+            Location::resolve("/abs/data", "runs"),
+            Location {
+                scheme: "file".into(),
+                root: "/abs/data".into()
+            }
+        );
+        let s3 = Location::resolve("s3://bucket/prefix/", "./");
+        assert_eq!(
+            s3,
+            Location {
+                scheme: "s3".into(),
+                root: "s3://bucket/prefix".into()
+            }
+        );
+        assert_eq!(Location::resolve("direct:///mnt/x", "./").scheme, "direct");
+    }
+
+    #[test]
+    fn total_training_steps_above_the_epoch_is_refused() {
+        let mut workload = Workload::default();
+        workload.dataset.num_files_train = 8;
+        workload.reader.batch_size = 4;
+        workload.train.total_training_steps = 3;
+        let err = build(&workload, 1, "npz", |_| Ok::<_, String>(Some(1)))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("train.total_training_steps = 3"), "{err}");
+        workload.train.total_training_steps = 2;
+        let plan = build(&workload, 1, "npz", |_| Ok::<_, String>(Some(10))).unwrap();
+        assert_eq!(plan.train.steps, 2);
+        assert_eq!(plan.dataset.total_bytes(), (80, 0));
+    }
+}

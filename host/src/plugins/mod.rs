@@ -1,0 +1,51 @@
+//! Plugin discovery, vetting, loading and the registry of components; `plugins list` and
+//! `plugins info`.
+
+pub mod discover;
+mod handle;
+mod listing;
+mod load;
+mod registry;
+mod vet;
+
+use dl_plugin_api::abi::{backend_caps, format_caps, ComponentKind};
+
+pub use handle::{ObjectReader, ObjectWriter, PluginCallError, Provenance, Reader, Session, Store};
+pub use listing::{render_info, render_table};
+pub use registry::{BackendEntry, ComponentRow, FormatEntry, Registry, SearchError};
+
+/// `format`, `backend`, or `unknown`.
+pub fn kind_name(kind: ComponentKind) -> &'static str {
+    match kind {
+        ComponentKind::FORMAT => "format",
+        ComponentKind::BACKEND => "backend",
+        _ => "unknown",
+    }
+}
+
+/// Names of the capability bits set in `caps` for a component of `kind`.
+pub fn capability_names(kind: ComponentKind, caps: u64) -> Vec<&'static str> {
+    let table: &[(u64, &str)] = match kind {
+        ComponentKind::FORMAT => &[
+            (format_caps::GENERATE, "generate"),
+            (format_caps::READ, "read"),
+            (format_caps::CHECK, "check"),
+            (format_caps::EXACT_SIZE, "exact-size"),
+        ],
+        ComponentKind::BACKEND => &[
+            (backend_caps::READ, "read"),
+            (backend_caps::WRITE, "write"),
+            (backend_caps::LIST, "list"),
+            (backend_caps::DELETE, "delete"),
+            (backend_caps::DIRECT_IO, "direct-io"),
+            (backend_caps::FSYNC, "fsync"),
+            (backend_caps::MULTIPART, "multipart"),
+        ],
+        _ => &[],
+    };
+    table
+        .iter()
+        .filter(|(bit, _)| caps & bit != 0)
+        .map(|&(_, name)| name)
+        .collect()
+}
