@@ -172,7 +172,8 @@ impl Registry {
             if let Some(first) = shadowed_by {
                 row.status = "shadowed";
                 row.reason = Some(format!(
-                    "'{name}' is already provided by {}",
+                    "ignored: '{name}' is already provided by {}, found earlier on the search path; \
+                     remove one of the two, or put the directory you want first with --plugins",
                     first.display()
                 ));
                 self.rows.push(row);
