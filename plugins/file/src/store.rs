@@ -16,8 +16,11 @@ use crate::{
     paths::{key_path, parse_root, Mode},
 };
 
-/// Preferred request size of both stores.
+/// Preferred request size of buffered reads (the kernel's read-ahead does the rest).
 pub const TRANSFER_SIZE: u64 = 1 << 20;
+
+/// Preferred request size of direct reads: nothing reads ahead, so fewer, larger requests.
+pub const DIRECT_TRANSFER_SIZE: u64 = 4 << 20;
 
 /// A directory tree on the local file system, accessed with buffered or direct I/O.
 #[derive(Debug)]
@@ -55,7 +58,7 @@ impl Store for LocalStore {
         };
         StoreInfo {
             alignment,
-            transfer_size: TRANSFER_SIZE,
+            transfer_size: if alignment > 1 { DIRECT_TRANSFER_SIZE } else { TRANSFER_SIZE },
         }
     }
 

@@ -263,5 +263,5 @@ fn descriptions_and_store_info() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(connect(Kind::File, dir.path()).info().alignment, 1);
     let info = connect(Kind::Direct, dir.path()).info();
-    assert_eq!((info.alignment, info.transfer_size), (4096, 1 << 20));
+    assert_eq!((info.alignment, info.transfer_size), (4096, 4 << 20));
 }
