@@ -58,7 +58,11 @@ impl Store for LocalStore {
         };
         StoreInfo {
             alignment,
-            transfer_size: if alignment > 1 { DIRECT_TRANSFER_SIZE } else { TRANSFER_SIZE },
+            transfer_size: if alignment > 1 {
+                DIRECT_TRANSFER_SIZE
+            } else {
+                TRANSFER_SIZE
+            },
         }
     }
 

@@ -1,0 +1,132 @@
+//! A complete third-party format plugin in one file: each file holds its samples as raw bytes,
+//! and reading a sample reads exactly that sample's bytes. Build it, then
+//! `dl-driver --plugins target/release plugins info raw`.
+
+use dl_plugin_api::sdk::{
+    content::{ContentStream, CHUNK_BYTES},
+    format_caps, DatasetSpec, Dtype, Error, FileSpec, FormatDescription, FormatPlugin,
+    FormatSession, Output, Result, SampleReader, Source,
+};
+
+/// The `raw` format.
+pub struct Raw;
+
+impl FormatPlugin for Raw {
+    fn describe(&self) -> FormatDescription {
+        FormatDescription {
+            name: "raw",
+            extension: "raw",
+            description: "samples stored back to back as raw bytes (example plugin)",
+            capabilities: format_caps::GENERATE | format_caps::READ | format_caps::EXACT_SIZE,
+            options: Vec::new(),
+        }
+    }
+
+    fn configure(&self, dataset: &DatasetSpec) -> Result<Box<dyn FormatSession>> {
+        Ok(Box::new(RawSession {
+            dtype: dataset.element_type,
+        }))
+    }
+}
+
+struct RawSession {
+    dtype: Dtype,
+}
+
+impl RawSession {
+    fn sample_bytes(&self, file: &FileSpec) -> u64 {
+        file.sample_elements() * self.dtype.size() as u64
+    }
+}
+
+impl FormatSession for RawSession {
+    fn file_size(&self, file: &FileSpec) -> Result<Option<u64>> {
+        Ok(Some(self.sample_bytes(file) * file.samples))
+    }
+
+    fn generate(&self, file: &FileSpec, out: &mut Output<'_>) -> Result<()> {
+        // Stream in chunks: memory stays the same whatever the file size.
+        let mut content = ContentStream::new(file.seed, self.dtype);
+        let mut left = self.sample_bytes(file) * file.samples;
+        let mut chunk = vec![0u8; CHUNK_BYTES];
+        while left > 0 {
+            let n = left.min(CHUNK_BYTES as u64) as usize;
+            content.fill(&mut chunk[..n]);
+            out.write_bytes(&chunk[..n])?;
+            left -= n as u64;
+        }
+        Ok(())
+    }
+
+    fn open(&self, file: &FileSpec, source: Source) -> Result<Box<dyn SampleReader>> {
+        Ok(Box::new(RawReader {
+            source,
+            sample_bytes: self.sample_bytes(file),
+            samples: file.samples,
+        }))
+    }
+}
+
+struct RawReader {
+    source: Source,
+    sample_bytes: u64,
+    samples: u64,
+}
+
+impl SampleReader for RawReader {
+    fn read_sample(&mut self, sample: u64) -> Result<()> {
+        if sample >= self.samples {
+            return Err(Error::invalid_config(format!(
+                "sample {sample} of a file with {} samples",
+                self.samples
+            )));
+        }
+        // The I/O a framework would do: seek to the sample and read it.
+        self.source
+            .read_range(sample * self.sample_bytes, self.sample_bytes, |_bytes| {
+                Ok(())
+            })
+    }
+}
+
+dl_plugin_api::export_plugin! {
+    description: "example format plugin: raw sample bytes",
+    formats: [Raw],
+    backends: [],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dl_plugin_api::sdk::memory::{self, MemoryOutput};
+
+    fn file() -> FileSpec {
+        FileSpec {
+            index: 0,
+            split: "train".into(),
+            key: "train/a.raw".into(),
+            sample_shape: vec![4, 4],
+            samples: 3,
+            seed: 9,
+        }
+    }
+
+    #[test]
+    fn generates_the_announced_size_and_reads_every_sample() {
+        let session = Raw
+            .configure(&DatasetSpec::with_element_type(Dtype::Int16))
+            .unwrap();
+        let mut out = MemoryOutput::default();
+        out.capture(|o| session.generate(&file(), o)).unwrap();
+        assert_eq!(
+            Some(out.data.len() as u64),
+            session.file_size(&file()).unwrap()
+        );
+        assert_eq!(out.data.len(), 4 * 4 * 2 * 3);
+        let mut reader = session.open(&file(), memory::source(out.data)).unwrap();
+        for sample in 0..3 {
+            reader.read_sample(sample).unwrap();
+        }
+        assert!(reader.read_sample(3).is_err());
+    }
+}
