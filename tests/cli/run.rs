@@ -397,3 +397,46 @@ fn a_launch_by_mpirun_without_mpi_support_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_format_writes_sidecars_and_opens_related_files_through_the_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["example_raw", "file"]);
+    let yaml = small_npz_workload(tmp.path(), "  record_dims: [8, 8]\n")
+        .replace("format: npz", "format: raw")
+        .replace("num_samples_per_file: 1", "num_samples_per_file: 3");
+    let config = write_config(tmp.path(), "w.yaml", &yaml);
+    let (stdout, _) = run_ok(
+        dl_driver(tmp.path())
+            .arg("--plugins")
+            .arg(&plugins)
+            .arg("run")
+            .arg(&config),
+    );
+    assert!(stdout.contains("[METRIC] Training Throughput"), "{stdout}");
+    let train = tmp.path().join("data/train");
+    assert_eq!(
+        std::fs::metadata(train.join("img_0_of_8.raw"))
+            .unwrap()
+            .len(),
+        3 * 64
+    );
+    let index = std::fs::read_to_string(train.join("img_0_of_8.raw.idx")).unwrap();
+    assert_eq!(index, "0 64\n64 64\n128 64\n");
+
+    // Without its index, the file cannot be opened: one error naming the missing index.
+    std::fs::remove_file(train.join("img_2_of_8.raw.idx")).unwrap();
+    let yaml = yaml.replace("generate_data: True", "generate_data: False");
+    let config = write_config(tmp.path(), "w2.yaml", &yaml);
+    let (output, _, stderr) = run(dl_driver(tmp.path())
+        .arg("--plugins")
+        .arg(&plugins)
+        .arg("run")
+        .arg(&config));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("img_2_of_8.raw.idx") && stderr.contains("format 'raw'"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

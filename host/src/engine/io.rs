@@ -10,7 +10,9 @@ use abi_stable::{
     sabi_trait::TD_Opaque,
     std_types::{RBox, RErr, ROk, ROption, RSlice, RStr, RString},
 };
-use dl_plugin_api::abi::{self, ByteSink_TO, ErrorKind, PluginError, PluginResult, WriteOptions};
+use dl_plugin_api::abi::{
+    self, ByteSink_TO, ErrorKind, PluginError, PluginResult, Source_TO, WriteOptions,
+};
 
 use super::buffer::{AlignedBuf, BufferPool};
 use crate::plugins::{ObjectReader, ObjectWriter, PluginCallError, Store};
@@ -26,6 +28,7 @@ fn to_plugin_error(err: PluginCallError) -> PluginError {
 /// One stored file as a format plugin reads it. Reads land in a pooled buffer aligned to the
 /// store's requirement; for direct I/O the requested range is widened to aligned boundaries.
 pub struct HostSource {
+    store: Store,
     key: String,
     reader: ObjectReader,
     size: u64,
@@ -48,6 +51,7 @@ impl HostSource {
         let reader = store.open_read(key)?;
         let info = store.info();
         Ok(HostSource {
+            store: store.clone(),
             key: key.to_string(),
             size: reader.size(),
             reader,
@@ -130,6 +134,18 @@ impl abi::Source for HostSource {
                 .unwrap_or(&[])
                 .into()),
             Err(err) => RErr(err),
+        }
+    }
+
+    fn open_related(&self, key: RStr<'_>) -> PluginResult<Source_TO<'static, RBox<()>>> {
+        match HostSource::open(
+            &self.store,
+            key.as_str(),
+            self.pool.clone(),
+            Arc::clone(&self.bytes_read),
+        ) {
+            Ok(source) => ROk(Source_TO::from_value(source, TD_Opaque)),
+            Err(err) => RErr(to_plugin_error(err)),
         }
     }
 }

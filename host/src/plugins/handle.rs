@@ -176,15 +176,19 @@ impl Reader {
     }
 }
 
-/// A connected store.
+/// A connected store; clones share the connection.
+#[derive(Clone)]
 pub struct Store {
     origin: Arc<Provenance>,
-    object: Store_TO<'static, RBox<()>>,
+    object: Arc<Store_TO<'static, RBox<()>>>,
 }
 
 impl Store {
     pub(super) fn new(origin: Arc<Provenance>, object: Store_TO<'static, RBox<()>>) -> Self {
-        Store { origin, object }
+        Store {
+            origin,
+            object: Arc::new(object),
+        }
     }
 
     /// Alignment and transfer size.

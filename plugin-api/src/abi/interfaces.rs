@@ -83,8 +83,12 @@ pub trait Source: Send {
 
     /// Reads exactly `len` bytes at `offset` and lends them until the next call.
     /// Reading past the end of the file is an error of kind `CORRUPT`.
-    #[sabi(last_prefix_field)]
     fn read(&mut self, offset: u64, len: u64) -> PluginResult<RSlice<'_, u8>>;
+
+    /// Opens another file of the same dataset (an index beside the data file, say), by key
+    /// relative to the dataset root.
+    #[sabi(last_prefix_field)]
+    fn open_related(&self, key: RStr<'_>) -> PluginResult<Source_TO<'static, RBox<()>>>;
 }
 
 /// Host-implemented: where `generate` writes a file and any files that accompany it.

@@ -142,6 +142,13 @@ impl Source {
         }
     }
 
+    /// Opens another file of the same dataset by key relative to the dataset root (an index
+    /// file beside the data file, say).
+    pub fn open_related(&self, key: &str) -> Result<Source> {
+        let inner = self.inner.open_related(RStr::from_str(key)).into_result()?;
+        Ok(Source { inner })
+    }
+
     /// Reads `len` bytes from `offset` in requests of the store's transfer size, handing each
     /// piece to `visit` in order.
     pub fn read_range(

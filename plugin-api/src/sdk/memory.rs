@@ -1,11 +1,14 @@
 //! In-memory stand-ins for the host's I/O objects, so plugins can be tested in-process
 //! (through their rlib) without a host.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+};
 
 use abi_stable::{
     sabi_trait::TD_Opaque,
-    std_types::{RBox, ROk, ROption, RSlice, RStr, RString},
+    std_types::{RBox, RErr, ROk, ROption, RSlice, RStr, RString},
 };
 
 use super::{Error, Output, Result, Source};
@@ -72,13 +75,31 @@ impl abi::ByteSink for MemorySidecar {
     }
 }
 
-/// A [`Source`] over bytes in memory.
+/// A [`Source`] over bytes in memory, with no related files.
 pub fn source(bytes: Vec<u8>) -> Source {
-    Source::new(Source_TO::from_value(MemorySource { bytes }, TD_Opaque))
+    source_with_related(bytes, Vec::new())
+}
+
+/// A [`Source`] over bytes in memory whose `open_related` finds the given `(key, bytes)` files.
+pub fn source_with_related(bytes: Vec<u8>, related: Vec<(String, Vec<u8>)>) -> Source {
+    let related: Arc<BTreeMap<String, Arc<Vec<u8>>>> = Arc::new(
+        related
+            .into_iter()
+            .map(|(key, bytes)| (key, Arc::new(bytes)))
+            .collect(),
+    );
+    Source::new(Source_TO::from_value(
+        MemorySource {
+            bytes: Arc::new(bytes),
+            related,
+        },
+        TD_Opaque,
+    ))
 }
 
 struct MemorySource {
-    bytes: Vec<u8>,
+    bytes: Arc<Vec<u8>>,
+    related: Arc<BTreeMap<String, Arc<Vec<u8>>>>,
 }
 
 impl abi::Source for MemorySource {
@@ -97,12 +118,26 @@ impl abi::Source for MemorySource {
             .filter(|&end| end <= self.bytes.len() as u64);
         match end {
             Some(end) => ROk(self.bytes[offset as usize..end as usize].into()),
-            None => abi_stable::std_types::RErr(
+            None => RErr(
                 Error::corrupt(format!(
                     "read of {len} bytes at offset {offset} is past the end ({} bytes)",
                     self.bytes.len()
                 ))
                 .into(),
+            ),
+        }
+    }
+    fn open_related(&self, key: RStr<'_>) -> PluginResult<Source_TO<'static, RBox<()>>> {
+        match self.related.get(key.as_str()) {
+            Some(bytes) => {
+                let related = MemorySource {
+                    bytes: Arc::clone(bytes),
+                    related: Arc::clone(&self.related),
+                };
+                ROk(Source_TO::from_value(related, TD_Opaque))
+            }
+            None => RErr(
+                Error::not_found(format!("{key}: no such file in this in-memory dataset")).into(),
             ),
         }
     }
