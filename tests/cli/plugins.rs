@@ -256,3 +256,56 @@ fn a_panicking_plugin_ends_the_run_with_one_line_naming_it() {
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn the_executable_directory_is_searched_and_holds_only_real_plugins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exe_dir = std::path::Path::new(env!("CARGO_BIN_EXE_dl-driver"))
+        .parent()
+        .unwrap()
+        .canonicalize()
+        .unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dl-driver"));
+    command
+        .current_dir(tmp.path())
+        .env_remove("DL_DRIVER_PLUGIN_PATH")
+        .args(["plugins", "list", "--json"]);
+    let (stdout, _) = run_ok(&mut command);
+    let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    for r in &rows {
+        let source = std::path::Path::new(r["source"].as_str().unwrap());
+        assert_eq!(
+            source.parent().unwrap().canonicalize().unwrap(),
+            exe_dir,
+            "{r}"
+        );
+        assert_eq!(
+            r["status"], "ok",
+            "nothing broken or shadowed beside the binary: {r}"
+        );
+    }
+    for name in ["npz", "file", "direct"] {
+        assert!(
+            rows.iter().any(|r| r["name"] == name),
+            "{name} missing from {stdout}"
+        );
+    }
+    // A --plugins directory comes before the executable's directory.
+    let shadow = plugin_dir(tmp.path(), "shadow", &["fixture_shadow_npz"]);
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dl-driver"));
+    command
+        .current_dir(tmp.path())
+        .env_remove("DL_DRIVER_PLUGIN_PATH")
+        .arg("--plugins")
+        .arg(&shadow)
+        .args(["plugins", "list", "--json"]);
+    let (stdout, _) = run_ok(&mut command);
+    let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let npz: Vec<_> = rows.iter().filter(|r| r["name"] == "npz").collect();
+    assert_eq!(npz[0]["status"], "ok");
+    assert!(npz[0]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with(shadow.to_str().unwrap()));
+    assert_eq!(npz[1]["status"], "shadowed");
+}

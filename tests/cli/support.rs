@@ -20,9 +20,13 @@ pub fn dl_driver(cwd: &Path) -> Command {
     command
 }
 
-/// A plugin library cargo built for this test run (`npz`, `fixture_panicky`, …).
+/// A plugin library cargo built for this test run (`npz`, `fixture_panicky`, …). Fixtures are
+/// built as `libdl_fixture_*.so` so that no plugin search ever finds them by accident.
 pub fn built_plugin(stem: &str) -> PathBuf {
-    let name = format!("libdl_plugin_{stem}.so");
+    let name = match stem.strip_prefix("fixture_") {
+        Some(fixture) => format!("libdl_fixture_{fixture}.so"),
+        None => format!("libdl_plugin_{stem}.so"),
+    };
     let exe = std::env::current_exe().expect("test executable path");
     let deps = exe.parent().expect("deps directory");
     [deps.join(&name), deps.join("..").join(&name)]
