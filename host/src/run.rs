@@ -105,9 +105,20 @@ pub fn connect(registry: &Registry, location: &Location, workload: &Workload) ->
     };
     let options =
         serde_json::to_string(&workload.storage.storage_options.clone().unwrap_or_default())?;
-    backend
+    let store = backend
         .connect(&location.root, &options)
-        .map_err(|err| anyhow::anyhow!("{location}: {err}"))
+        .map_err(|err| anyhow::anyhow!("{location}: {err}"))?;
+    let info = store.info();
+    if !info.alignment.is_power_of_two() || info.alignment > 1 << 20 || info.transfer_size == 0 {
+        bail!(
+            "{location}: backend '{}' reports alignment {} and transfer size {}; the alignment must be a power of \
+             two up to 1 MiB and the transfer size positive (a bug in the backend plugin)",
+            location.scheme,
+            info.alignment,
+            info.transfer_size
+        );
+    }
+    Ok(store)
 }
 
 /// The world this process runs in; refuses to run as one of several MPI ranks without MPI.

@@ -439,4 +439,24 @@ fn a_format_writes_sidecars_and_opens_related_files_through_the_host() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    // Generation does not reuse a data file whose companion is gone: it writes both again.
+    let with_generation = tmp.path().join("w.yaml");
+    let (stdout, stderr) = run_ok(
+        dl_driver(tmp.path())
+            .arg("--plugins")
+            .arg(&plugins)
+            .arg("generate")
+            .arg(&with_generation),
+    );
+    assert!(
+        stdout.contains("1 files written") && stdout.contains("7 complete files reused"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("companion file train/img_2_of_8.raw.idx is missing"),
+        "{stderr}"
+    );
+    let index = std::fs::read_to_string(train.join("img_2_of_8.raw.idx")).unwrap();
+    assert_eq!(index, "0 64\n64 64\n128 64\n");
 }

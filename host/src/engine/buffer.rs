@@ -57,28 +57,41 @@ impl Drop for AlignedBuf {
 }
 
 /// Buffers returned by finished readers, handed to the next file instead of reallocating.
-/// Holds at most one buffer per concurrent reader, so memory follows the pipeline depth.
+/// It keeps at most [`BufferPool::MAX_KEPT`] buffers, so memory follows the number of readers
+/// open at once (the pipeline depth), never the dataset.
 #[derive(Clone, Default)]
 pub struct BufferPool {
     free: Arc<Mutex<Vec<AlignedBuf>>>,
 }
 
 impl BufferPool {
-    /// A buffer of at least `len` bytes aligned to `align`.
+    /// Buffers kept for reuse at most; more are freed.
+    pub const MAX_KEPT: usize = 16;
+
+    /// The smallest free buffer of at least `len` bytes aligned to `align`, or a new one.
     pub fn take(&self, len: usize, align: usize) -> AlignedBuf {
         let reused = self.free.lock().ok().and_then(|mut free| {
-            let at = free
+            let (at, _) = free
                 .iter()
-                .position(|b| b.capacity() >= len && b.align() >= align)?;
+                .enumerate()
+                .filter(|(_, b)| b.capacity() >= len && b.align() >= align)
+                .min_by_key(|(_, b)| b.capacity())?;
             Some(free.swap_remove(at))
         });
         reused.unwrap_or_else(|| AlignedBuf::new(len, align))
     }
 
-    /// Returns a buffer for reuse.
+    /// Returns a buffer for reuse; beyond [`BufferPool::MAX_KEPT`] the largest is freed.
     pub fn give(&self, buf: AlignedBuf) {
         if let Ok(mut free) = self.free.lock() {
             free.push(buf);
+            if free.len() > Self::MAX_KEPT {
+                if let Some((largest, _)) =
+                    free.iter().enumerate().max_by_key(|(_, b)| b.capacity())
+                {
+                    free.swap_remove(largest);
+                }
+            }
         }
     }
 }
@@ -97,5 +110,21 @@ mod tests {
         pool.give(buf);
         let again = pool.take(100, 4096);
         assert_eq!(again.as_slice().as_ptr(), addr);
+    }
+
+    #[test]
+    fn the_pool_picks_the_best_fit_and_stays_bounded() {
+        let pool = BufferPool::default();
+        pool.give(AlignedBuf::new(1 << 20, 8));
+        pool.give(AlignedBuf::new(4096, 8));
+        assert_eq!(
+            pool.take(100, 8).capacity(),
+            4096,
+            "a small read does not take the big buffer"
+        );
+        for _ in 0..3 * BufferPool::MAX_KEPT {
+            pool.give(AlignedBuf::new(64, 8));
+        }
+        assert_eq!(pool.free.lock().unwrap().len(), BufferPool::MAX_KEPT);
     }
 }

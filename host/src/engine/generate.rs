@@ -111,14 +111,18 @@ fn generate_one(
         source,
     };
     if let Some(existing) = store.stat(key).map_err(at)? {
-        match file.size {
-            Some(size) if size != existing.size => {
-                tracing::warn!(
-                    "{key}: found {} bytes, the plan says {size}; writing it again",
-                    existing.size
-                )
+        let size_ok = file.size.is_none_or(|size| size == existing.size);
+        let missing = missing_sidecars(file, session, store)?;
+        match (size_ok, missing.first()) {
+            (true, None) => return Ok(Outcome::Reused(existing.size)),
+            (false, _) => tracing::warn!(
+                "{key}: found {} bytes, the plan says {}; writing it again",
+                existing.size,
+                file.size.unwrap_or_default()
+            ),
+            (true, Some(sidecar)) => {
+                tracing::warn!("{key}: its companion file {sidecar} is missing; writing both again")
             }
-            _ => return Ok(Outcome::Reused(existing.size)),
         }
     }
     let options = WriteOptions {
@@ -129,16 +133,43 @@ fn generate_one(
     let mut writer = store.open_write(key, &options).map_err(at)?;
     let written = {
         let mut output = HostOutput::new(store, &mut writer);
-        session.generate(&file.spec, &mut output).map_err(at)?
+        let written = session.generate(&file.spec, &mut output).map_err(at)?;
+        if let Some(sidecar) = output.unfinished_sidecars().first() {
+            // Dropping the writer discards the data file: a file set is published whole or not at all.
+            return Err(EngineError::Internal(format!(
+                "{key}: the format created {sidecar} but never finished it; nothing was published (a bug in the format plugin)"
+            )));
+        }
+        written
     };
     if let Some(size) = file.size.filter(|&size| size != written) {
-        // Dropping the writer discards the object: a wrong-sized file is never published.
         return Err(EngineError::SizeMismatch {
             key: key.to_string(),
             planned: size,
             written,
         });
     }
+    // Sidecars are finished first, so a published data file always has its companions.
     let meta = writer.finish().map_err(at)?;
     Ok(Outcome::Written(meta.size))
+}
+
+/// Companion files of `file` that the format writes but the store lacks.
+fn missing_sidecars(
+    file: &PlannedFile,
+    session: &Session,
+    store: &Store,
+) -> Result<Vec<String>, EngineError> {
+    let key = file.spec.key.as_str();
+    let at = |source| EngineError::File {
+        key: key.to_string(),
+        source,
+    };
+    let mut missing = Vec::new();
+    for sidecar in session.sidecar_keys(&file.spec).map_err(at)? {
+        if store.stat(&sidecar).map_err(at)?.is_none() {
+            missing.push(sidecar);
+        }
+    }
+    Ok(missing)
 }

@@ -1,9 +1,15 @@
 //! The host's side of the format interface: a [`Source`](abi::Source) over a store object
 //! with host-owned buffers, and the generation output that streams into store writers.
+//!
+//! These objects are called from inside plugin code, where a host panic would unwind through
+//! the ABI and end the process; every entry point therefore runs under `catch_unwind`.
 
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    Arc,
+use std::{
+    panic::{catch_unwind, AssertUnwindSafe},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
 };
 
 use abi_stable::{
@@ -17,12 +23,29 @@ use dl_plugin_api::abi::{
 use super::buffer::{AlignedBuf, BufferPool};
 use crate::plugins::{ObjectReader, ObjectWriter, PluginCallError, Store};
 
+/// The largest single `Source::read` the host serves; formats read more in pieces.
+pub const MAX_READ_BYTES: u64 = 256 << 20;
+
 fn to_plugin_error(err: PluginCallError) -> PluginError {
+    plugin_error(err.kind, err.to_string())
+}
+
+fn plugin_error(kind: ErrorKind, message: String) -> PluginError {
     PluginError {
-        kind: err.kind,
-        message: err.to_string().into(),
+        kind,
+        message: message.into(),
         retryable: false,
     }
+}
+
+/// Runs host code called by a plugin; a panic becomes an error instead of crossing the ABI.
+fn contained<T>(operation: &str, body: impl FnOnce() -> PluginResult<T>) -> PluginResult<T> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        RErr(plugin_error(
+            ErrorKind::OTHER,
+            format!("internal error in dl-driver during {operation}"),
+        ))
+    })
 }
 
 /// One stored file as a format plugin reads it. Reads land in a pooled buffer aligned to the
@@ -48,12 +71,13 @@ impl HostSource {
         pool: BufferPool,
         bytes_read: Arc<AtomicU64>,
     ) -> Result<HostSource, PluginCallError> {
-        let reader = store.open_read(key)?;
+        let mut reader = store.open_read(key)?;
+        let size = reader.size()?;
         let info = store.info();
         Ok(HostSource {
             store: store.clone(),
             key: key.to_string(),
-            size: reader.size(),
+            size,
             reader,
             alignment: info.alignment.max(1),
             transfer_size: info.transfer_size.max(4096),
@@ -65,14 +89,24 @@ impl HostSource {
     }
 
     fn fill(&mut self, offset: u64, len: u64) -> Result<(usize, usize), PluginError> {
-        let end = offset.checked_add(len).filter(|&end| end <= self.size).ok_or_else(|| PluginError {
-            kind: ErrorKind::CORRUPT,
-            message: format!(
-                "{}: read of {len} bytes at offset {offset} goes past the end of the object ({} bytes)",
-                self.key, self.size
+        if len > MAX_READ_BYTES {
+            return Err(plugin_error(
+                ErrorKind::INVALID_CONFIG,
+                format!(
+                    "{}: a read of {len} bytes at once is over the host's limit of {MAX_READ_BYTES} bytes per request; \
+                     read in pieces (Source::read_range does)",
+                    self.key
+                ),
+            ));
+        }
+        let end = offset.checked_add(len).filter(|&end| end <= self.size).ok_or_else(|| {
+            plugin_error(
+                ErrorKind::CORRUPT,
+                format!(
+                    "{}: read of {len} bytes at offset {offset} goes past the end of the object ({} bytes)",
+                    self.key, self.size
+                ),
             )
-            .into(),
-            retryable: false,
         })?;
         let align = self.alignment;
         let start = offset / align * align;
@@ -93,17 +127,15 @@ impl HostSource {
                 .read_at(start + filled as u64, &mut buf.as_mut_slice()[filled..want])
                 .map_err(to_plugin_error)?;
             if n == 0 {
-                return Err(PluginError {
-                    kind: ErrorKind::CORRUPT,
-                    message: format!(
+                return Err(plugin_error(
+                    ErrorKind::CORRUPT,
+                    format!(
                         "{}: object ended after {} of {} bytes",
                         self.key,
                         start + filled as u64,
                         self.size
-                    )
-                    .into(),
-                    retryable: false,
-                });
+                    ),
+                ));
             }
             filled += n as usize;
         }
@@ -126,27 +158,30 @@ impl abi::Source for HostSource {
     }
 
     fn read(&mut self, offset: u64, len: u64) -> PluginResult<RSlice<'_, u8>> {
-        match self.fill(offset, len) {
-            Ok((at, n)) => ROk(self
+        let filled = contained("read", || self.fill(offset, len).into());
+        match filled {
+            ROk((at, n)) => ROk(self
                 .buf
                 .as_ref()
                 .map(|b| &b.as_slice()[at..at + n])
                 .unwrap_or(&[])
                 .into()),
-            Err(err) => RErr(err),
+            RErr(err) => RErr(err),
         }
     }
 
     fn open_related(&self, key: RStr<'_>) -> PluginResult<Source_TO<'static, RBox<()>>> {
-        match HostSource::open(
-            &self.store,
-            key.as_str(),
-            self.pool.clone(),
-            Arc::clone(&self.bytes_read),
-        ) {
-            Ok(source) => ROk(Source_TO::from_value(source, TD_Opaque)),
-            Err(err) => RErr(to_plugin_error(err)),
-        }
+        contained("open_related", || {
+            match HostSource::open(
+                &self.store,
+                key.as_str(),
+                self.pool.clone(),
+                Arc::clone(&self.bytes_read),
+            ) {
+                Ok(source) => ROk(Source_TO::from_value(source, TD_Opaque)),
+                Err(err) => RErr(to_plugin_error(err)),
+            }
+        })
     }
 }
 
@@ -162,7 +197,7 @@ impl Drop for HostSource {
 pub struct HostOutput<'a> {
     store: &'a Store,
     writer: &'a mut ObjectWriter,
-    sidecars: Vec<String>,
+    sidecars: Vec<(String, Arc<AtomicBool>)>,
 }
 
 impl<'a> HostOutput<'a> {
@@ -175,65 +210,86 @@ impl<'a> HostOutput<'a> {
         }
     }
 
-    /// Keys of the sidecars the format created.
-    pub fn sidecars(&self) -> &[String] {
-        &self.sidecars
+    /// Sidecars the format created but did not finish.
+    pub fn unfinished_sidecars(&self) -> Vec<&str> {
+        self.sidecars
+            .iter()
+            .filter(|(_, done)| !done.load(Ordering::Acquire))
+            .map(|(key, _)| key.as_str())
+            .collect()
     }
 }
 
 impl abi::GenerateOutput for HostOutput<'_> {
     fn write(&mut self, data: RSlice<'_, u8>) -> PluginResult<()> {
-        self.writer
-            .write(data.as_slice())
-            .map_err(to_plugin_error)
-            .into()
+        contained("write", || {
+            self.writer
+                .write(data.as_slice())
+                .map_err(to_plugin_error)
+                .into()
+        })
     }
 
     fn create_sidecar(&mut self, key: RStr<'_>) -> PluginResult<ByteSink_TO<'static, RBox<()>>> {
-        let options = WriteOptions {
-            size_hint: u64::MAX,
-            fsync: false,
-            extra: RString::new(),
-        };
-        match self.store.open_write(key.as_str(), &options) {
-            Ok(writer) => {
-                self.sidecars.push(key.to_string());
-                ROk(ByteSink_TO::from_value(
-                    HostSink {
-                        writer: Some(writer),
-                    },
-                    TD_Opaque,
-                ))
+        contained("create_sidecar", || {
+            let options = WriteOptions {
+                size_hint: u64::MAX,
+                fsync: false,
+                extra: RString::new(),
+            };
+            match self.store.open_write(key.as_str(), &options) {
+                Ok(writer) => {
+                    let finished = Arc::new(AtomicBool::new(false));
+                    self.sidecars.push((key.to_string(), Arc::clone(&finished)));
+                    ROk(ByteSink_TO::from_value(
+                        HostSink {
+                            writer: Some(writer),
+                            finished,
+                        },
+                        TD_Opaque,
+                    ))
+                }
+                Err(err) => RErr(to_plugin_error(err)),
             }
-            Err(err) => RErr(to_plugin_error(err)),
-        }
+        })
+    }
+
+    fn local_path(&mut self) -> ROption<RString> {
+        // This host streams every data file through its store; formats fall back to `write`.
+        ROption::RNone
     }
 }
 
 /// A sidecar stream: a store writer published on `finish`, discarded if dropped before.
 struct HostSink {
     writer: Option<ObjectWriter>,
+    finished: Arc<AtomicBool>,
 }
 
 impl abi::ByteSink for HostSink {
     fn write(&mut self, data: RSlice<'_, u8>) -> PluginResult<()> {
-        match self.writer.as_mut() {
+        contained("sidecar write", || match self.writer.as_mut() {
             Some(writer) => writer
                 .write(data.as_slice())
                 .map_err(to_plugin_error)
                 .into(),
-            None => RErr(PluginError {
-                kind: ErrorKind::OTHER,
-                message: "sidecar already finished".into(),
-                retryable: false,
-            }),
-        }
+            None => RErr(plugin_error(
+                ErrorKind::OTHER,
+                "sidecar already finished".into(),
+            )),
+        })
     }
 
     fn finish(&mut self) -> PluginResult<()> {
-        match self.writer.take() {
-            Some(writer) => writer.finish().map(|_| ()).map_err(to_plugin_error).into(),
+        contained("sidecar finish", || match self.writer.take() {
+            Some(writer) => {
+                let published = writer.finish().map(|_| ()).map_err(to_plugin_error);
+                if published.is_ok() {
+                    self.finished.store(true, Ordering::Release);
+                }
+                published.into()
+            }
             None => ROk(()),
-        }
+        })
     }
 }

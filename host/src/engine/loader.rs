@@ -4,6 +4,7 @@
 
 use std::{
     collections::BTreeMap,
+    panic::{catch_unwind, AssertUnwindSafe},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc, Arc,
@@ -123,7 +124,14 @@ impl<'a> Loader<'a> {
                     if cancel.load(Ordering::Relaxed) {
                         break;
                     }
-                    let result = reader.read_batch(step, &mut rng);
+                    // A panic here would leave the training thread waiting for this step forever.
+                    let result =
+                        catch_unwind(AssertUnwindSafe(|| reader.read_batch(step, &mut rng)))
+                            .unwrap_or_else(|_| {
+                                Err(EngineError::Internal(format!(
+                                    "reader worker panicked on batch {step}"
+                                )))
+                            });
                     if result_tx.send((step, result)).is_err() {
                         break;
                     }

@@ -133,6 +133,14 @@ impl Session {
             .call("generate", || self.object.generate(file, sink))
     }
 
+    /// Keys of the files `generate` writes beside `file`.
+    pub fn sidecar_keys(&self, file: &FileSpec) -> Result<Vec<String>, PluginCallError> {
+        let keys = self
+            .origin
+            .call("sidecar_keys", || self.object.sidecar_keys(file))?;
+        Ok(keys.into_iter().map(|k| k.into_string()).collect())
+    }
+
     /// Opens `file` for per-sample reads through `source`.
     pub fn open(
         &self,
@@ -260,8 +268,9 @@ pub struct ObjectReader {
 
 impl ObjectReader {
     /// Object size.
-    pub fn size(&self) -> u64 {
-        self.object.size()
+    pub fn size(&mut self) -> Result<u64, PluginCallError> {
+        let object = &mut self.object;
+        self.origin.call("size", || object.size())
     }
 
     /// Reads at `offset` into `buf`; fewer bytes only at the end.

@@ -134,6 +134,7 @@ pub fn load_library(path: &Path) -> Result<LoadedLibrary, LoadError> {
     let services = HostServices {
         host_version: env!("CARGO_PKG_VERSION").into(),
         log: LogFn(forward_log),
+        extra: "{}".into(),
     };
     (module.init())(services)
         .into_result()

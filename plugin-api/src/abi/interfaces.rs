@@ -12,7 +12,7 @@
 
 use abi_stable::{
     sabi_trait,
-    std_types::{RBox, ROption, RSlice, RSliceMut, RStr, RString},
+    std_types::{RBox, ROption, RSlice, RSliceMut, RStr, RString, RVec},
 };
 
 use super::types::{
@@ -53,12 +53,20 @@ pub trait FormatSession: Send + Sync {
     ) -> PluginResult<SampleReader_TO<'static, RBox<()>>>;
 
     /// Decodes and verifies the whole of `file`; corruption is an error of kind `CORRUPT`.
-    #[sabi(last_prefix_field)]
     fn check(
         &self,
         file: &FileSpec,
         source: Source_TO<'static, RBox<()>>,
     ) -> PluginResult<CheckReport>;
+
+    /// Keys (relative to the dataset root) of the files `generate` creates beside `file`, so
+    /// the host can tell a complete file set from a partial one.
+    fn sidecar_keys(&self, file: &FileSpec) -> PluginResult<RVec<RString>>;
+
+    /// Runs an operation added after ABI 1.0, by name with JSON arguments and result.
+    /// Unknown names are errors of kind `UNSUPPORTED`.
+    #[sabi(last_prefix_field)]
+    fn extension(&self, name: RStr<'_>, args_json: RStr<'_>) -> PluginResult<RString>;
 }
 
 /// Reads samples of one open file, as the framework the format stands for would.
@@ -99,8 +107,13 @@ pub trait GenerateOutput {
 
     /// Creates an accompanying file (an index, say) at a key relative to the dataset root.
     /// It becomes visible when its sink is finished.
-    #[sabi(last_prefix_field)]
     fn create_sidecar(&mut self, key: RStr<'_>) -> PluginResult<ByteSink_TO<'static, RBox<()>>>;
+
+    /// A local path where a plugin whose library must write files itself (libhdf5, say) may
+    /// create the whole data file instead of calling `write`; the host publishes it when
+    /// `generate` succeeds. None when the host cannot offer one: then use `write`.
+    #[sabi(last_prefix_field)]
+    fn local_path(&mut self) -> ROption<RString>;
 }
 
 /// Host-implemented: a stream of bytes into one new file or object.
@@ -156,15 +169,19 @@ pub trait Store: Send + Sync {
     fn delete(&self, key: RStr<'_>) -> PluginResult<()>;
 
     /// Local file-system path of `key`, if the store is a local file system.
-    #[sabi(last_prefix_field)]
     fn local_path(&self, key: RStr<'_>) -> ROption<RString>;
+
+    /// Runs an operation added after ABI 1.0, by name with JSON arguments and result.
+    /// Unknown names are errors of kind `UNSUPPORTED`.
+    #[sabi(last_prefix_field)]
+    fn extension(&self, name: RStr<'_>, args_json: RStr<'_>) -> PluginResult<RString>;
 }
 
 /// An object open for reading.
 #[sabi_trait]
 pub trait ObjectReader: Send {
-    /// Size of the object in bytes.
-    fn size(&self) -> u64;
+    /// Size of the object in bytes (a store may look it up lazily, so this can fail).
+    fn size(&mut self) -> PluginResult<u64>;
 
     /// Reads into `buf` at `offset`; returns the bytes read (fewer only at the end of the object).
     #[sabi(last_prefix_field)]

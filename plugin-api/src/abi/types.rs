@@ -165,6 +165,8 @@ pub struct HostServices {
     pub host_version: RString,
     /// Forwards plugin log messages into the host's log.
     pub log: LogFn,
+    /// JSON object with facts added after ABI 1.0 (rank, world size, thread budget, …).
+    pub extra: RString,
 }
 
 /// Describes one component of a library.
@@ -226,6 +228,18 @@ pub struct FileSpec {
 pub struct ObjectMeta {
     /// Size in bytes.
     pub size: u64,
+    /// JSON object with facts added after ABI 1.0 (etag, modification time, …); empty if none.
+    pub extra: RString,
+}
+
+impl ObjectMeta {
+    /// Metadata with just a size.
+    pub fn new(size: u64) -> Self {
+        ObjectMeta {
+            size,
+            extra: RString::new(),
+        }
+    }
 }
 
 /// One object found by a listing.
@@ -250,12 +264,26 @@ pub struct ListPage {
 
 /// How a store wants to be driven.
 #[repr(C)]
-#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
 pub struct StoreInfo {
-    /// Required alignment of offsets, lengths and buffer addresses of reads (1 = none).
+    /// Required alignment of offsets, lengths and buffer addresses of reads: a power of two
+    /// (1 = none).
     pub alignment: u64,
     /// Preferred size of one read or write request in bytes.
     pub transfer_size: u64,
+    /// JSON object with hints added after ABI 1.0 (requests in flight, part sizes, …).
+    pub extra: RString,
+}
+
+impl StoreInfo {
+    /// Store info with no extra hints.
+    pub fn new(alignment: u64, transfer_size: u64) -> Self {
+        StoreInfo {
+            alignment,
+            transfer_size,
+            extra: RString::new(),
+        }
+    }
 }
 
 /// Options of one object write.

@@ -7,6 +7,7 @@ use crate::abi::{ObjectMeta, StoreInfo};
 
 /// Static description of a backend component.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BackendDescription {
     /// The URI scheme it serves (`file`, `direct`, `s3`).
     pub name: &'static str,
@@ -18,8 +19,27 @@ pub struct BackendDescription {
     pub options: Vec<OptionSpec>,
 }
 
+impl BackendDescription {
+    /// A backend for URI scheme `name`, with no options.
+    pub fn new(name: &'static str, description: &'static str, capabilities: u64) -> Self {
+        BackendDescription {
+            name,
+            description,
+            capabilities,
+            options: Vec::new(),
+        }
+    }
+
+    /// The same description with `options`.
+    pub fn with_options(mut self, options: Vec<OptionSpec>) -> Self {
+        self.options = options;
+        self
+    }
+}
+
 /// Options of one write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct WriteOptions {
     /// Expected final size, if known.
     pub size_hint: Option<u64>,
@@ -31,11 +51,22 @@ pub struct WriteOptions {
 
 /// One page of a listing: `(key, size)` pairs in key order and the cursor of the next page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListPage {
     /// Objects of this page.
     pub entries: Vec<(String, u64)>,
     /// Where the next page starts; `None` when complete.
     pub next_cursor: Option<String>,
+}
+
+impl ListPage {
+    /// A page of `entries`, followed by the page at `next_cursor` if any.
+    pub fn new(entries: Vec<(String, u64)>, next_cursor: Option<String>) -> Self {
+        ListPage {
+            entries,
+            next_cursor,
+        }
+    }
 }
 
 /// A storage backend: one URI scheme.
@@ -75,12 +106,17 @@ pub trait Store: Send + Sync + 'static {
     fn local_path(&self, _key: &str) -> Option<PathBuf> {
         None
     }
+
+    /// An operation added after ABI 1.0, by name, with JSON arguments and result.
+    fn extension(&self, name: &str, _args: &serde_json::Value) -> Result<serde_json::Value> {
+        Err(Error::unsupported(format!("unknown operation '{name}'")))
+    }
 }
 
 /// An object open for reading.
 pub trait ObjectReader: Send + 'static {
-    /// Size in bytes.
-    fn size(&self) -> u64;
+    /// Size in bytes (may be looked up lazily, so it can fail).
+    fn size(&mut self) -> Result<u64>;
 
     /// Reads into `buf` at `offset`; fewer bytes only at the end of the object.
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<u64>;

@@ -37,18 +37,62 @@ pub fn guard<T>(operation: &str, body: impl FnOnce() -> Result<T>) -> PluginResu
         Ok(Err(err)) => RErr(err.into()),
         Err(payload) => {
             let recorded = LAST_PANIC.with(|last| last.borrow_mut().take());
-            let message = recorded.unwrap_or_else(|| {
-                payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic payload".into())
-            });
+            let message = recorded.unwrap_or_else(|| payload_text(payload.as_ref()));
             RErr(PluginError {
                 kind: ErrorKind::PANICKED,
                 message: format!("panicked in {operation}: {message}").into(),
                 retryable: false,
             })
+        }
+    }
+}
+
+/// The message of a panic payload (`panic!` gives a `&str` or a `String`).
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".into())
+}
+
+/// Holds a plugin object whose `Drop` runs under `catch_unwind`: the ABI's destructor shims
+/// would end the process on a panic.
+struct Contained<T>(std::mem::ManuallyDrop<T>);
+
+impl<T> Contained<T> {
+    fn new(value: T) -> Self {
+        Contained(std::mem::ManuallyDrop::new(value))
+    }
+}
+
+impl<T> std::ops::Deref for Contained<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Contained<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T> Drop for Contained<T> {
+    fn drop(&mut self) {
+        // SAFETY: dropped exactly once, here; the value is not used afterwards.
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
+            std::mem::ManuallyDrop::drop(&mut self.0)
+        }));
+        if dropped.is_err() {
+            let text = LAST_PANIC
+                .with(|last| last.borrow_mut().take())
+                .unwrap_or_default();
+            super::log::warn(
+                "sdk",
+                &format!("a plugin object panicked while being dropped: {text}"),
+            );
         }
     }
 }
@@ -60,12 +104,7 @@ pub extern "C" fn init_plugin(host: HostServices) -> PluginResult<()> {
     super::log::set_host(host);
     HOOK.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
-            let payload = info
-                .payload()
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| info.payload().downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic payload".into());
+            let payload = payload_text(info.payload());
             let text = match info.location() {
                 Some(at) => format!("{payload} (at {}:{})", at.file(), at.line()),
                 None => payload,
@@ -201,14 +240,14 @@ impl<F: FormatPlugin> abi::FormatComponent for FormatAdapter<F> {
             let spec = DatasetSpec::from_json(dataset_json.as_str())?;
             let session = self.0.configure(&spec)?;
             Ok(FormatSession_TO::from_value(
-                SessionAdapter(session),
+                SessionAdapter(Contained::new(session)),
                 TD_Opaque,
             ))
         })
     }
 }
 
-struct SessionAdapter(Box<dyn FormatSession>);
+struct SessionAdapter(Contained<Box<dyn FormatSession>>);
 
 impl abi::FormatSession for SessionAdapter {
     fn file_size(&self, file: &abi::FileSpec) -> PluginResult<ROption<u64>> {
@@ -238,7 +277,7 @@ impl abi::FormatSession for SessionAdapter {
         guard("open", || {
             let reader = self.0.open(&FileSpec::from(file), Source::new(source))?;
             Ok(SampleReader_TO::from_value(
-                ReaderAdapter(reader),
+                ReaderAdapter(Contained::new(reader)),
                 TD_Opaque,
             ))
         })
@@ -253,9 +292,32 @@ impl abi::FormatSession for SessionAdapter {
             self.0.check(&FileSpec::from(file), Source::new(source))
         })
     }
+
+    fn sidecar_keys(&self, file: &abi::FileSpec) -> PluginResult<RVec<RString>> {
+        guard("sidecar_keys", || {
+            let keys = self.0.sidecar_keys(&FileSpec::from(file))?;
+            Ok(keys.into_iter().map(RString::from).collect())
+        })
+    }
+
+    fn extension(&self, name: RStr<'_>, args_json: RStr<'_>) -> PluginResult<RString> {
+        guard("extension", || {
+            let args = parse_json(args_json.as_str())?;
+            Ok(self.0.extension(name.as_str(), &args)?.to_string().into())
+        })
+    }
 }
 
-struct ReaderAdapter(Box<dyn SampleReader>);
+/// Parses JSON text from the host; empty text means `null`.
+fn parse_json(text: &str) -> Result<serde_json::Value> {
+    if text.trim().is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_json::from_str(text)
+        .map_err(|err| Error::invalid_config(format!("arguments are not JSON: {err}")))
+}
+
+struct ReaderAdapter(Contained<Box<dyn SampleReader>>);
 
 impl abi::SampleReader for ReaderAdapter {
     fn read_sample(&mut self, sample: u64) -> PluginResult<()> {
@@ -281,21 +343,21 @@ impl<B: BackendPlugin> abi::BackendComponent for BackendAdapter<B> {
                 })?
             };
             let store = self.0.connect(root.as_str(), &options)?;
-            Ok(Store_TO::from_value(StoreAdapter(store), TD_Opaque))
+            Ok(Store_TO::from_value(
+                StoreAdapter(Contained::new(store)),
+                TD_Opaque,
+            ))
         })
     }
 }
 
-struct StoreAdapter(Box<dyn Store>);
+struct StoreAdapter(Contained<Box<dyn Store>>);
 
 impl abi::Store for StoreAdapter {
     fn info(&self) -> StoreInfo {
         match guard("info", || Ok(self.0.info())) {
             ROk(info) => info,
-            RErr(_) => StoreInfo {
-                alignment: 1,
-                transfer_size: 1 << 20,
-            },
+            RErr(_) => StoreInfo::new(1, 1 << 20),
         }
     }
 
@@ -307,7 +369,7 @@ impl abi::Store for StoreAdapter {
         guard("open_read", || {
             let reader = self.0.open_read(key.as_str())?;
             Ok(ObjectReader_TO::from_value(
-                ObjectReaderAdapter(reader),
+                ObjectReaderAdapter(Contained::new(reader)),
                 TD_Opaque,
             ))
         })
@@ -327,7 +389,7 @@ impl abi::Store for StoreAdapter {
             };
             let writer = self.0.open_write(key.as_str(), &options)?;
             Ok(ObjectWriter_TO::from_value(
-                ObjectWriterAdapter(writer),
+                ObjectWriterAdapter(Contained::new(writer)),
                 TD_Opaque,
             ))
         })
@@ -363,16 +425,20 @@ impl abi::Store for StoreAdapter {
             RErr(_) => ROption::RNone,
         }
     }
+
+    fn extension(&self, name: RStr<'_>, args_json: RStr<'_>) -> PluginResult<RString> {
+        guard("extension", || {
+            let args = parse_json(args_json.as_str())?;
+            Ok(self.0.extension(name.as_str(), &args)?.to_string().into())
+        })
+    }
 }
 
-struct ObjectReaderAdapter(Box<dyn ObjectReader>);
+struct ObjectReaderAdapter(Contained<Box<dyn ObjectReader>>);
 
 impl abi::ObjectReader for ObjectReaderAdapter {
-    fn size(&self) -> u64 {
-        match guard("size", || Ok(self.0.size())) {
-            ROk(size) => size,
-            RErr(_) => 0,
-        }
+    fn size(&mut self) -> PluginResult<u64> {
+        guard("size", || self.0.size())
     }
 
     fn read_at(&mut self, offset: u64, mut buf: RSliceMut<'_, u8>) -> PluginResult<u64> {
@@ -380,7 +446,7 @@ impl abi::ObjectReader for ObjectReaderAdapter {
     }
 }
 
-struct ObjectWriterAdapter(Box<dyn ObjectWriter>);
+struct ObjectWriterAdapter(Contained<Box<dyn ObjectWriter>>);
 
 impl abi::ObjectWriter for ObjectWriterAdapter {
     fn write(&mut self, data: RSlice<'_, u8>) -> PluginResult<()> {

@@ -4,6 +4,7 @@ use super::{DatasetSpec, Error, FileSpec, OptionSpec, Output, Result, Source};
 
 /// Static description of a format component.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FormatDescription {
     /// The `dataset.format` value that selects it (`npz`).
     pub name: &'static str,
@@ -15,6 +16,30 @@ pub struct FormatDescription {
     pub capabilities: u64,
     /// Format-specific options read from the `dataset` section.
     pub options: Vec<OptionSpec>,
+}
+
+impl FormatDescription {
+    /// A format called `name` whose files end in `.extension`, with no options.
+    pub fn new(
+        name: &'static str,
+        extension: &'static str,
+        description: &'static str,
+        capabilities: u64,
+    ) -> Self {
+        FormatDescription {
+            name,
+            extension,
+            description,
+            capabilities,
+            options: Vec::new(),
+        }
+    }
+
+    /// The same description with `options`.
+    pub fn with_options(mut self, options: Vec<OptionSpec>) -> Self {
+        self.options = options;
+        self
+    }
 }
 
 /// A file format: generates files and performs a framework's reads of them.
@@ -43,6 +68,16 @@ pub trait FormatSession: Send + Sync + 'static {
     /// Decodes and verifies all of `file`; corruption is an error of kind `CORRUPT`.
     fn check(&self, _file: &FileSpec, _source: Source) -> Result<CheckReport> {
         Err(Error::unsupported("this format cannot check files"))
+    }
+
+    /// Keys (relative to the dataset root) of the files `generate` writes beside `file`.
+    fn sidecar_keys(&self, _file: &FileSpec) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// An operation added after ABI 1.0, by name, with JSON arguments and result.
+    fn extension(&self, name: &str, _args: &serde_json::Value) -> Result<serde_json::Value> {
+        Err(Error::unsupported(format!("unknown operation '{name}'")))
     }
 }
 

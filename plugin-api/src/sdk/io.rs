@@ -21,6 +21,7 @@ pub struct Output<'a> {
 pub(crate) trait HostOutput {
     fn write(&mut self, data: &[u8]) -> Result<()>;
     fn create_sidecar(&mut self, key: &str) -> Result<ByteSink_TO<'static, RBox<()>>>;
+    fn local_path(&mut self) -> Option<std::path::PathBuf>;
 }
 
 impl HostOutput for GenerateOutput_TO<'_, RMut<'_, ()>> {
@@ -29,6 +30,11 @@ impl HostOutput for GenerateOutput_TO<'_, RMut<'_, ()>> {
     }
     fn create_sidecar(&mut self, key: &str) -> Result<ByteSink_TO<'static, RBox<()>>> {
         Ok(GenerateOutput_TO::create_sidecar(self, RStr::from_str(key)).into_result()?)
+    }
+    fn local_path(&mut self) -> Option<std::path::PathBuf> {
+        GenerateOutput_TO::local_path(self)
+            .into_option()
+            .map(|p| p.as_str().into())
     }
 }
 
@@ -49,13 +55,16 @@ impl<'a> Output<'a> {
         self.written
     }
 
+    /// A local path to create the whole data file at instead of writing through this output
+    /// (for libraries that write files themselves); `None` when the host offers none.
+    pub fn local_path(&mut self) -> Option<std::path::PathBuf> {
+        self.inner.local_path()
+    }
+
     /// Creates an accompanying file at `key`, relative to the dataset root.
     pub fn sidecar(&mut self, key: &str) -> Result<Sink> {
         let inner = self.inner.create_sidecar(key)?;
-        Ok(Sink {
-            inner,
-            finished: false,
-        })
+        Ok(Sink { inner })
     }
 }
 
@@ -72,7 +81,6 @@ impl std::io::Write for Output<'_> {
 /// A stream into one accompanying file; call [`Sink::finish`] to make it visible.
 pub struct Sink {
     inner: ByteSink_TO<'static, RBox<()>>,
-    finished: bool,
 }
 
 impl Sink {
@@ -86,7 +94,6 @@ impl Sink {
 
     /// Completes the file.
     pub fn finish(mut self) -> Result<()> {
-        self.finished = true;
         self.inner.finish().into_result().map_err(Error::from)
     }
 }

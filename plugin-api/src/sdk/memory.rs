@@ -40,6 +40,10 @@ impl MemoryOutput {
 }
 
 impl abi::GenerateOutput for MemoryOutput {
+    fn local_path(&mut self) -> ROption<RString> {
+        ROption::RNone
+    }
+
     fn write(&mut self, data: RSlice<'_, u8>) -> PluginResult<()> {
         self.data.extend_from_slice(data.as_slice());
         ROk(())

@@ -193,7 +193,8 @@ impl DatasetSpec {
 }
 
 /// One file of the dataset (see [`abi::FileSpec`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FileSpec {
     /// Position in the combined file list (train first, then valid).
     pub index: u64,
@@ -207,9 +208,27 @@ pub struct FileSpec {
     pub samples: u64,
     /// Content seed.
     pub seed: u64,
+    /// Per-file parameters added after ABI 1.0 (`null` when none).
+    pub extra: serde_json::Value,
 }
 
 impl FileSpec {
+    /// File `key` of the training split with `samples` samples of `sample_shape`, index 0 and
+    /// seed 0 (for tests and tools; the host fills every field).
+    pub fn new(key: impl Into<String>, sample_shape: Vec<u64>, samples: u64) -> Self {
+        let key = key.into();
+        let split = key.split('/').next().unwrap_or("train").to_string();
+        FileSpec {
+            index: 0,
+            split,
+            key,
+            sample_shape,
+            samples,
+            seed: 0,
+            extra: serde_json::Value::Null,
+        }
+    }
+
     /// Number of elements in one sample.
     pub fn sample_elements(&self) -> u64 {
         self.sample_shape.iter().product()
@@ -225,6 +244,7 @@ impl From<&abi::FileSpec> for FileSpec {
             sample_shape: file.sample_shape.to_vec(),
             samples: file.samples,
             seed: file.seed,
+            extra: serde_json::from_str(file.extra.as_str()).unwrap_or(serde_json::Value::Null),
         }
     }
 }
@@ -238,13 +258,18 @@ impl From<&FileSpec> for abi::FileSpec {
             sample_shape: file.sample_shape.clone().into(),
             samples: file.samples,
             seed: file.seed,
-            extra: "".into(),
+            extra: if file.extra.is_null() {
+                "".into()
+            } else {
+                file.extra.to_string().into()
+            },
         }
     }
 }
 
 /// One option a component accepts, for `dl-driver plugins info`.
 #[derive(Debug, Clone, serde::Serialize)]
+#[non_exhaustive]
 pub struct OptionSpec {
     /// Key as users write it.
     pub name: &'static str,
@@ -255,6 +280,23 @@ pub struct OptionSpec {
     pub default: Option<&'static str>,
     /// What it does.
     pub description: &'static str,
+}
+
+impl OptionSpec {
+    /// Option `name` of type `kind` with an optional `default`.
+    pub const fn new(
+        name: &'static str,
+        kind: &'static str,
+        default: Option<&'static str>,
+        description: &'static str,
+    ) -> Self {
+        OptionSpec {
+            name,
+            kind,
+            default,
+            description,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,13 +14,12 @@ pub struct Raw;
 
 impl FormatPlugin for Raw {
     fn describe(&self) -> FormatDescription {
-        FormatDescription {
-            name: "raw",
-            extension: "raw",
-            description: "samples stored back to back as raw bytes (example plugin)",
-            capabilities: format_caps::GENERATE | format_caps::READ | format_caps::EXACT_SIZE,
-            options: Vec::new(),
-        }
+        FormatDescription::new(
+            "raw",
+            "raw",
+            "samples stored back to back as raw bytes (example plugin)",
+            format_caps::GENERATE | format_caps::READ | format_caps::EXACT_SIZE,
+        )
     }
 
     fn configure(&self, dataset: &DatasetSpec) -> Result<Box<dyn FormatSession>> {
@@ -63,6 +62,10 @@ impl FormatSession for RawSession {
             left -= n as u64;
         }
         Ok(())
+    }
+
+    fn sidecar_keys(&self, file: &FileSpec) -> Result<Vec<String>> {
+        Ok(vec![index_key(file)])
     }
 
     fn open(&self, file: &FileSpec, source: Source) -> Result<Box<dyn SampleReader>> {
@@ -129,13 +132,10 @@ mod tests {
     use dl_plugin_api::sdk::memory::{self, MemoryOutput};
 
     fn file() -> FileSpec {
-        FileSpec {
-            index: 0,
-            split: "train".into(),
-            key: "train/a.raw".into(),
-            sample_shape: vec![4, 4],
-            samples: 3,
-            seed: 9,
+        {
+            let mut file = FileSpec::new("train/a.raw", vec![4, 4], 3);
+            file.seed = 9;
+            file
         }
     }
 

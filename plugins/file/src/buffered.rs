@@ -59,8 +59,8 @@ pub fn pread_full(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize>
 }
 
 impl ObjectReader for FileReader {
-    fn size(&self) -> u64 {
-        self.size
+    fn size(&mut self) -> Result<u64> {
+        Ok(self.size)
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<u64> {
@@ -138,7 +138,7 @@ impl ObjectWriter for FileWriter {
                 .map_err(|err| io_error(format!("write {}", temp.display()), err.into_error()))
         })?;
         self.pending.publish(&file, self.fsync)?;
-        Ok(ObjectMeta { size: self.written })
+        Ok(ObjectMeta::new(self.written))
     }
 
     fn abort(&mut self) {

@@ -77,8 +77,8 @@ impl DirectReader {
 }
 
 impl ObjectReader for DirectReader {
-    fn size(&self) -> u64 {
-        self.size
+    fn size(&mut self) -> Result<u64> {
+        Ok(self.size)
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<u64> {
@@ -214,7 +214,7 @@ impl ObjectWriter for DirectWriter {
                 .map_err(|err| io_error(format!("truncate {}", temp.display()), err))
         })?;
         self.pending.publish(&self.file, self.fsync)?;
-        Ok(ObjectMeta { size: self.written })
+        Ok(ObjectMeta::new(self.written))
     }
 
     fn abort(&mut self) {
@@ -239,18 +239,14 @@ mod tests {
     fn descriptors_really_use_o_direct() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("x");
-        let options = WriteOptions {
-            size_hint: None,
-            fsync: false,
-            extra: serde_json::Value::Null,
-        };
+        let options = WriteOptions::default();
         let mut writer = DirectWriter::create(&target, &options).unwrap();
         assert!(has_o_direct(writer.file()));
         writer.write(&[5; 100]).unwrap();
         writer.finish().unwrap();
-        let reader = DirectReader::open(&target).unwrap();
+        let mut reader = DirectReader::open(&target).unwrap();
         assert!(has_o_direct(reader.file()));
-        assert_eq!(reader.size(), 100);
+        assert_eq!(reader.size().unwrap(), 100);
     }
 
     #[test]

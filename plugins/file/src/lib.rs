@@ -38,12 +38,11 @@ const COMMON_CAPS: u64 = backend_caps::READ
 
 impl BackendPlugin for FileBackend {
     fn describe(&self) -> BackendDescription {
-        BackendDescription {
-            name: Mode::Buffered.scheme(),
-            description: "Local files (plain path or file://), through the page cache",
-            capabilities: COMMON_CAPS,
-            options: Vec::new(),
-        }
+        BackendDescription::new(
+            Mode::Buffered.scheme(),
+            "Local files (plain path or file://), through the page cache",
+            COMMON_CAPS,
+        )
     }
 
     // Unknown options are ignored: the host passes all of `storage.storage_options` through.
@@ -54,12 +53,11 @@ impl BackendPlugin for FileBackend {
 
 impl BackendPlugin for DirectBackend {
     fn describe(&self) -> BackendDescription {
-        BackendDescription {
-            name: Mode::Direct.scheme(),
-            description: "Local files (direct://) with O_DIRECT, bypassing the page cache",
-            capabilities: COMMON_CAPS | backend_caps::DIRECT_IO,
-            options: Vec::new(),
-        }
+        BackendDescription::new(
+            Mode::Direct.scheme(),
+            "Local files (direct://) with O_DIRECT, bypassing the page cache",
+            COMMON_CAPS | backend_caps::DIRECT_IO,
+        )
     }
 
     fn connect(&self, root: &str, _options: &serde_json::Value) -> Result<Box<dyn Store>> {

@@ -34,10 +34,7 @@ pub fn list_page(root: &Path, prefix: &str, cursor: Option<&str>, max: u32) -> R
     } else {
         None
     };
-    Ok(ListPage {
-        entries: walk.found,
-        next_cursor,
-    })
+    Ok(ListPage::new(walk.found, next_cursor))
 }
 
 struct Walk<'a> {

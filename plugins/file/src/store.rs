@@ -56,20 +56,20 @@ impl Store for LocalStore {
             Mode::Buffered => 1,
             Mode::Direct => ALIGN as u64,
         };
-        StoreInfo {
+        StoreInfo::new(
             alignment,
-            transfer_size: if alignment > 1 {
+            if alignment > 1 {
                 DIRECT_TRANSFER_SIZE
             } else {
                 TRANSFER_SIZE
             },
-        }
+        )
     }
 
     fn stat(&self, key: &str) -> Result<Option<ObjectMeta>> {
         let path = key_path(&self.root, key)?;
         match fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => Ok(Some(ObjectMeta { size: meta.len() })),
+            Ok(meta) if meta.is_file() => Ok(Some(ObjectMeta::new(meta.len()))),
             Ok(meta) if meta.is_dir() => Err(Error::invalid_config(format!(
                 "stat {}: a directory, not an object",
                 path.display()

@@ -25,16 +25,15 @@ pub struct NpzFormat;
 
 impl FormatPlugin for NpzFormat {
     fn describe(&self) -> FormatDescription {
-        FormatDescription {
-            name: "npz",
-            extension: "npz",
-            description: "NumPy .npz archives (x: samples, y: labels) as numpy.savez writes them",
-            capabilities: format_caps::GENERATE
+        FormatDescription::new(
+            "npz",
+            "npz",
+            "NumPy .npz archives (x: samples, y: labels) as numpy.savez writes them",
+            format_caps::GENERATE
                 | format_caps::READ
                 | format_caps::CHECK
                 | format_caps::EXACT_SIZE,
-            options: Vec::new(),
-        }
+        )
     }
 
     fn configure(&self, dataset: &DatasetSpec) -> Result<Box<dyn FormatSession>> {

@@ -8,14 +8,9 @@ use dl_plugin_api::sdk::{
 use crate::{NpzFormat, NpzSession};
 
 fn spec(sample_shape: &[u64], samples: u64, seed: u64) -> FileSpec {
-    FileSpec {
-        index: 0,
-        split: "train".into(),
-        key: "train/img_1_of_1.npz".into(),
-        sample_shape: sample_shape.to_vec(),
-        samples,
-        seed,
-    }
+    let mut file = FileSpec::new("train/img_1_of_1.npz", sample_shape.to_vec(), samples);
+    file.seed = seed;
+    file
 }
 
 fn generate(session: &NpzSession, file: &FileSpec) -> Vec<u8> {

@@ -32,10 +32,10 @@ fn connect(kind: Kind, root: &Path) -> Box<dyn Store> {
 }
 
 fn options(fsync: bool) -> WriteOptions {
-    WriteOptions {
-        size_hint: None,
-        fsync,
-        extra: serde_json::Value::Null,
+    {
+        let mut options = WriteOptions::default();
+        options.fsync = fsync;
+        options
     }
 }
 
@@ -70,7 +70,7 @@ fn put(store: &dyn Store, key: &str, data: &[u8], fsync: bool) -> u64 {
 /// Reads a whole object with requests of `chunk` bytes into an aligned buffer, as the host does.
 fn get(store: &dyn Store, key: &str, chunk: usize) -> Vec<u8> {
     let mut reader = store.open_read(key).unwrap();
-    let size = reader.size();
+    let size = reader.size().unwrap();
     let mut buf = AlignedBuf::new(chunk).unwrap();
     let mut out = Vec::new();
     loop {
