@@ -56,6 +56,39 @@ impl Location {
         }
     }
 
+    /// Where `storage` puts a dataset folder: a URI as given; for `storage_type: s3` a relative
+    /// folder lives in the bucket named by `storage_root` (DLIO's convention); local types
+    /// resolve as paths.
+    pub fn for_dataset(
+        folder: &str,
+        storage: &crate::config::Storage,
+    ) -> Result<Location, PlanError> {
+        let is_uri = folder.contains("://");
+        match storage.storage_type.as_str() {
+            _ if is_uri => Ok(Location::resolve(folder, &storage.storage_root)),
+            "local_fs" | "parallel_fs" | "" => Ok(Location::resolve(folder, &storage.storage_root)),
+            "s3" => {
+                let bucket = storage.storage_root.trim_matches('/').trim_start_matches("./");
+                if bucket.is_empty() || bucket == "." {
+                    return Err(PlanError::Invalid {
+                        key: "storage.storage_root",
+                        value: storage.storage_root.clone(),
+                        message: "with storage_type s3 it names the bucket; set it, or give data_folder as s3://bucket/prefix".into(),
+                    });
+                }
+                let prefix = folder.trim_start_matches("./").trim_matches('/');
+                Ok(Location::resolve(&format!("s3://{bucket}/{prefix}"), ""))
+            }
+            other => Err(PlanError::Invalid {
+                key: "storage.storage_type",
+                value: other.to_string(),
+                message: "dl-driver supports local_fs, parallel_fs (local paths) and s3; for other stores give \
+                          data_folder as a URI of a backend plugin (see `dl-driver plugins list`)"
+                    .into(),
+            }),
+        }
+    }
+
     /// The same root read through another backend (`direct` for `reader.odirect`).
     pub fn with_scheme(&self, scheme: &str) -> Location {
         Location {
@@ -173,7 +206,7 @@ pub fn build<E: std::fmt::Display>(
             message: "must be at least 1".into(),
         });
     }
-    let write_location = Location::resolve(&dataset.data_folder, &workload.storage.storage_root);
+    let write_location = Location::for_dataset(&dataset.data_folder, &workload.storage)?;
     let read_location = if reader.odirect && write_location.scheme == "file" {
         write_location.with_scheme("direct")
     } else {
@@ -272,6 +305,40 @@ mod tests {
             }
         );
         assert_eq!(Location::resolve("direct:///mnt/x", "./").scheme, "direct");
+    }
+
+    #[test]
+    fn storage_type_chooses_where_relative_folders_live() {
+        use crate::config::Storage;
+        let storage = |kind: &str, root: &str| Storage {
+            storage_type: kind.into(),
+            storage_root: root.into(),
+            storage_options: None,
+        };
+        let s3 = Location::for_dataset("data/unet3d/", &storage("s3", "mybucket")).unwrap();
+        assert_eq!(
+            s3,
+            Location {
+                scheme: "s3".into(),
+                root: "s3://mybucket/data/unet3d".into()
+            }
+        );
+        let uri = Location::for_dataset("s3://other/x", &storage("s3", "mybucket")).unwrap();
+        assert_eq!(uri.root, "s3://other/x");
+        assert_eq!(
+            Location::for_dataset("data", &storage("parallel_fs", "/lustre"))
+                .unwrap()
+                .root,
+            "/lustre/data"
+        );
+        let err = Location::for_dataset("data", &storage("aistore", "b"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("storage.storage_type = aistore"), "{err}");
+        let err = Location::for_dataset("data", &storage("s3", "./"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("names the bucket"), "{err}");
     }
 
     #[test]

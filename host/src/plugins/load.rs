@@ -1,8 +1,7 @@
 //! Opening one plugin library: header, ABI version, layout, then the library's own metadata.
 //! Every failure becomes one sentence that says what the file is and what to do.
 
-use std::path::Path;
-
+use super::vet::Vetted;
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use dl_plugin_api::abi::{
     self, Component, HostServices, LibraryInfo, LogFn, LogLevel, PluginModule_Ref,
@@ -83,9 +82,9 @@ impl LoadError {
     }
 }
 
-/// Opens `path` (already vetted) and checks it is a plugin this host can use.
-pub fn load_library(path: &Path) -> Result<LoadedLibrary, LoadError> {
-    let header = lib_header_from_path(path).map_err(|err| match err {
+/// Loads the vetted file and checks it is a plugin this host can use.
+pub fn load_library(vetted: &Vetted) -> Result<LoadedLibrary, LoadError> {
+    let header = lib_header_from_path(&vetted.load_path()).map_err(|err| match err {
         LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin,
         LibraryError::OpenError { err, .. } => LoadError::Open(err.to_string()),
         LibraryError::InvalidAbiHeader(found) => LoadError::Open(format!(

@@ -85,6 +85,9 @@ impl BackendEntry {
 /// Everything found on the plugin search path.
 #[derive(Default)]
 pub struct Registry {
+    /// Every vetted library stays open: it is loaded as `/proc/self/fd/N`, and the dynamic
+    /// loader would take a reused descriptor number for a library it already has.
+    opened: Vec<vet::Vetted>,
     formats: BTreeMap<String, Arc<FormatEntry>>,
     backends: BTreeMap<String, Arc<BackendEntry>>,
     rows: Vec<ComponentRow>,
@@ -127,12 +130,17 @@ impl Registry {
     }
 
     fn add_library(&mut self, path: PathBuf) {
-        if let Err(refusal) = vet::vet(&path) {
-            self.rows
-                .push(problem_row(&path, "insecure", refusal.to_string()));
-            return;
-        }
-        let library = match load::load_library(&path) {
+        let vetted = match vet::vet(&path) {
+            Ok(vetted) => vetted,
+            Err(refusal) => {
+                self.rows
+                    .push(problem_row(&path, "insecure", refusal.to_string()));
+                return;
+            }
+        };
+        let loaded = load::load_library(&vetted);
+        self.opened.push(vetted);
+        let library = match loaded {
             Ok(library) => library,
             Err(err) => {
                 if let LoadError::LayoutMismatch { detail, .. } = &err {

@@ -1,7 +1,13 @@
-//! Checks made before a library is opened: `dlopen` runs the library's initialisers, so a file
-//! anyone else can modify must never get that far.
+//! Checks made before a library is loaded: `dlopen` runs the library's initialisers, so a file
+//! anyone else can modify must never get that far. The checks apply to the open file itself
+//! (the host then loads that very file through `/proc/self/fd`), so the file cannot be swapped
+//! between the check and the load.
 
-use std::{os::unix::fs::MetadataExt, path::Path};
+use std::{
+    fs::File,
+    os::unix::fs::{MetadataExt, OpenOptionsExt},
+    path::{Path, PathBuf},
+};
 
 /// Why a file was refused before loading.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +23,12 @@ pub enum Refusal {
         /// The file.
         path: String,
     },
+    /// Others may replace files in its directory.
+    #[error("its directory {dir} is group- or world-writable without the sticky bit, so others could replace it; run `chmod go-w {dir}`")]
+    WritableDirectory {
+        /// The directory.
+        dir: String,
+    },
     /// Owned by someone other than the current user or root.
     #[error("owned by uid {owner}, neither you (uid {me}) nor root; chown it if you trust it")]
     ForeignOwner {
@@ -30,9 +42,44 @@ pub enum Refusal {
     Unreadable(String),
 }
 
-/// Refuses files that are not regular, are group/world-writable, or belong to another user.
-pub fn vet(path: &Path) -> Result<(), Refusal> {
-    let meta = std::fs::metadata(path).map_err(|err| Refusal::Unreadable(err.to_string()))?;
+/// A plugin file that passed the checks, held open so the checked file is the loaded file.
+#[derive(Debug)]
+pub struct Vetted {
+    file: File,
+}
+
+impl Vetted {
+    /// The path through which the checked open file can be loaded.
+    pub fn load_path(&self) -> PathBuf {
+        use std::os::fd::AsRawFd;
+        PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+    }
+}
+
+/// Resolves links, refuses files in directories others can write to, then opens the file
+/// without following links and refuses it unless it is regular, not group/world-writable, and
+/// owned by the current user or root.
+pub fn vet(path: &Path) -> Result<Vetted, Refusal> {
+    let real = path
+        .canonicalize()
+        .map_err(|err| Refusal::Unreadable(err.to_string()))?;
+    if let Some(dir) = real.parent() {
+        let meta = std::fs::metadata(dir).map_err(|err| Refusal::Unreadable(err.to_string()))?;
+        let sticky = meta.mode() & 0o1000 != 0;
+        if meta.mode() & 0o022 != 0 && !sticky {
+            return Err(Refusal::WritableDirectory {
+                dir: dir.display().to_string(),
+            });
+        }
+    }
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&real)
+        .map_err(|err| Refusal::Unreadable(err.to_string()))?;
+    let meta = file
+        .metadata()
+        .map_err(|err| Refusal::Unreadable(err.to_string()))?;
     if !meta.is_file() {
         return Err(Refusal::NotRegular);
     }
@@ -51,7 +98,7 @@ pub fn vet(path: &Path) -> Result<(), Refusal> {
             me,
         });
     }
-    Ok(())
+    Ok(Vetted { file })
 }
 
 #[cfg(test)]
@@ -59,20 +106,57 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
     #[test]
     fn writable_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("libdl_plugin_x.so");
         std::fs::write(&file, b"x").unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert_eq!(vet(&file), Ok(()));
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+        chmod(&file, 0o644);
+        assert!(vet(&file).is_ok());
+        chmod(&file, 0o666);
         assert!(matches!(
             vet(&file),
             Err(Refusal::Writable { mode: 0o666, .. })
         ));
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o664)).unwrap();
+        chmod(&file, 0o664);
         assert!(matches!(vet(&file), Err(Refusal::Writable { .. })));
-        assert_eq!(vet(dir.path()), Err(Refusal::NotRegular));
+    }
+
+    #[test]
+    fn directories_are_not_plugins() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("libdl_plugin_dir.so");
+        std::fs::create_dir(&sub).unwrap();
+        assert!(vet(&sub).is_err());
+    }
+
+    #[test]
+    fn open_directories_are_refused_unless_sticky() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("libdl_plugin_x.so");
+        std::fs::write(&file, b"x").unwrap();
+        chmod(&file, 0o644);
+        chmod(dir.path(), 0o777);
+        assert!(matches!(vet(&file), Err(Refusal::WritableDirectory { .. })));
+        chmod(dir.path(), 0o1777);
+        assert!(vet(&file).is_ok());
+        chmod(dir.path(), 0o755);
+    }
+
+    #[test]
+    fn links_are_followed_to_a_vetted_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.so");
+        std::fs::write(&target, b"x").unwrap();
+        chmod(&target, 0o644);
+        let link = dir.path().join("libdl_plugin_x.so");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let vetted = vet(&link).unwrap();
+        let loaded = std::fs::read_link(vetted.load_path()).unwrap();
+        assert_eq!(loaded, target.canonicalize().unwrap());
     }
 }
