@@ -12,7 +12,7 @@ use crate::{
     engine,
     metrics::summary,
     plan::{self, Location, RunPlan},
-    plugins::{discover, FormatEntry, Registry, Session, Store},
+    plugins::{discover, FormatEntry, Registry, Session, Status, Store},
 };
 
 /// Where plugins are searched.
@@ -67,7 +67,7 @@ fn find_format(registry: &Registry, name: &str) -> Result<std::sync::Arc<FormatE
     }
     let refused: Vec<String> = registry
         .problems()
-        .filter(|row| row.status != "shadowed" && row.name.contains(name))
+        .filter(|row| row.status != Status::Shadowed && row.name.contains(name))
         .map(|row| {
             format!(
                 "{} was not loaded: {}",
@@ -213,23 +213,22 @@ pub fn run(config_path: &Path, dirs: &PluginDirs, generate_only: bool) -> Result
     let report = engine::train(&ctx)?;
     let end = Local::now();
     let metrics = summary::reduce(&report, world.as_ref());
+    let metric = summary::metric_object(&metrics, workload, plan.eval.is_some());
     summary::write_rank_files(&output_dir, world.rank(), &report)
         .with_context(|| format!("writing per-rank results in {}", output_dir.display()))?;
     if world.rank() == 0 {
         summary::write_summary(
             &output_dir,
             workload,
-            &metrics,
+            &metric,
             &report,
             world.size(),
             &start,
             &end,
         )
         .with_context(|| format!("writing summary.json in {}", output_dir.display()))?;
-        println!(
-            "{}",
-            summary::metric_block(&metrics, workload, world.size(), plan.eval.is_some())
-        );
+        println!("[OUTPUT] Bytes read: {}", report.bytes_read);
+        println!("{}", summary::metric_block(&metric, world.size()));
         println!("[OUTPUT] Results in {}", output_dir.display());
     }
     Ok(())

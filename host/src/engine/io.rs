@@ -116,7 +116,11 @@ impl HostSource {
             if let Some(old) = self.buf.take() {
                 self.pool.give(old);
             }
-            self.buf = Some(self.pool.take(want, align as usize));
+            let buf = self
+                .pool
+                .take(want, align as usize)
+                .map_err(|err| plugin_error(err.kind, format!("{}: {err}", self.key)))?;
+            self.buf = Some(buf);
         }
         let buf = self.buf.as_mut().expect("allocated above");
         let mut filled = 0usize;

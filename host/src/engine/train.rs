@@ -44,8 +44,6 @@ pub struct EpochRecord {
     pub epoch: u64,
     /// Wall-clock start.
     pub start: DateTime<Local>,
-    /// Wall-clock end of training (before evaluation).
-    pub train_end: DateTime<Local>,
     /// Wall-clock end including evaluation.
     pub end: DateTime<Local>,
     /// Training seconds.
@@ -126,7 +124,6 @@ pub fn train(ctx: &TrainContext) -> Result<TrainingReport, EngineError> {
         )?;
         ctx.world.barrier();
         let seconds = clock.elapsed().as_secs_f64();
-        let train_end = Local::now();
         let block = finish_block(block, phase, exclusion, true);
         if ctx.announce {
             println!(
@@ -180,7 +177,6 @@ pub fn train(ctx: &TrainContext) -> Result<TrainingReport, EngineError> {
         report.epochs.push(EpochRecord {
             epoch,
             start,
-            train_end,
             end: Local::now(),
             seconds,
             blocks: vec![block],

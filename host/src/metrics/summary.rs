@@ -130,19 +130,18 @@ pub fn metric_object(
 pub fn write_summary(
     dir: &Path,
     workload: &Workload,
-    metrics: &RunMetrics,
+    metric: &Map<String, Value>,
     report: &TrainingReport,
     ranks: u64,
     start: &DateTime<Local>,
     end: &DateTime<Local>,
 ) -> std::io::Result<()> {
-    let evaluation = report.epochs.iter().any(|e| e.eval.is_some());
     let summary = json!({
         "start": timestamp(start),
         "num_accelerators": ranks,
         "num_hosts": 1,
         "hostname": hostname(),
-        "metric": metric_object(metrics, workload, evaluation),
+        "metric": metric,
         "num_files_train": workload.dataset.num_files_train,
         "num_files_eval": workload.dataset.num_files_eval,
         "num_samples_per_file": workload.dataset.num_samples_per_file,
@@ -216,60 +215,67 @@ pub fn write_rank_files(dir: &Path, rank: u64, report: &TrainingReport) -> std::
     )
 }
 
-/// The `[METRIC]` block DLIO prints at the end of a run.
-pub fn metric_block(
-    metrics: &RunMetrics,
-    workload: &Workload,
-    ranks: u64,
-    evaluation: bool,
-) -> String {
-    let record = workload.dataset.record_length_bytes / (1u64 << 20) as f64;
-    let (au, au_sd) = mean_stdev(&metrics.train_au);
-    let (tp, tp_sd) = mean_stdev(&metrics.train_throughput);
-    let rule = "[METRIC] ==========================================================";
+/// The `[METRIC]` block DLIO prints at the end of a run, from the `metric` object of
+/// `summary.json` (so the console and the file cannot disagree).
+pub fn metric_block(metric: &Map<String, Value>, ranks: u64) -> String {
+    let number = |key: &str| metric.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let text = |key: &str| {
+        metric
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("fail")
+            .to_string()
+    };
+    let pair = |mean: &str, stdev: &str| format!("{:.4} ({:.4})", number(mean), number(stdev));
+    let rule = "[METRIC] ==========================================================".to_string();
     let mut lines = vec![
-        rule.to_string(),
+        rule.clone(),
         format!("[METRIC] Number of Simulated Accelerators: {ranks}"),
-        format!("[METRIC] Training Accelerator Utilization [AU] (%): {au:.4} ({au_sd:.4})"),
-        format!("[METRIC] Training Throughput (samples/second): {tp:.4} ({tp_sd:.4})"),
         format!(
-            "[METRIC] Training I/O Throughput (MB/second): {:.4} ({:.4})",
-            tp * record,
-            tp_sd * record
+            "[METRIC] Training Accelerator Utilization [AU] (%): {}",
+            pair("train_au_mean_percentage", "train_au_stdev_percentage")
+        ),
+        format!(
+            "[METRIC] Training Throughput (samples/second): {}",
+            pair(
+                "train_throughput_mean_samples_per_second",
+                "train_throughput_stdev_samples_per_second"
+            )
+        ),
+        format!(
+            "[METRIC] Training I/O Throughput (MB/second): {}",
+            pair(
+                "train_io_mean_MB_per_second",
+                "train_io_stdev_MB_per_second"
+            )
         ),
         format!(
             "[METRIC] train_au_meet_expectation: {}",
-            if au >= 100.0 * workload.metric.au {
-                "success"
-            } else {
-                "fail"
-            }
+            text("train_au_meet_expectation")
         ),
     ];
-    if evaluation {
-        let (au, au_sd) = mean_stdev(&metrics.eval_au);
-        let (tp, tp_sd) = mean_stdev(&metrics.eval_throughput);
+    if metric.contains_key("eval_au_mean_percentage") {
         lines.push(format!(
-            "[METRIC] Eval Accelerator Utilization [AU] (%): {au:.4} ({au_sd:.4})"
+            "[METRIC] Eval Accelerator Utilization [AU] (%): {}",
+            pair("eval_au_mean_percentage", "eval_au_stdev_percentage")
         ));
         lines.push(format!(
-            "[METRIC] Eval Throughput (samples/second): {tp:.6} ({tp_sd:.6})"
+            "[METRIC] Eval Throughput (samples/second): {}",
+            pair(
+                "eval_throughput_mean_samples_per_second",
+                "eval_throughput_stdev_samples_per_second"
+            )
         ));
         lines.push(format!(
-            "[METRIC] Eval Throughput (MB/second): {:.6} ({:.6})",
-            tp * record,
-            tp_sd * record
+            "[METRIC] Eval Throughput (MB/second): {}",
+            pair("eval_io_mean_MB_per_second", "eval_io_stdev_MB_per_second")
         ));
         lines.push(format!(
             "[METRIC] eval_au_meet_expectation: {}",
-            if au >= 100.0 * workload.metric.au {
-                "success"
-            } else {
-                "fail"
-            }
+            text("eval_au_meet_expectation")
         ));
     }
-    lines.push(rule.to_string());
+    lines.push(rule);
     lines.join("\n")
 }
 

@@ -72,12 +72,12 @@ pub enum LoadError {
 
 impl LoadError {
     /// The status word shown by `plugins list`.
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> super::Status {
         match self {
             LoadError::Incompatible { .. }
             | LoadError::LayoutMismatch { .. }
-            | LoadError::PanicAbort => "incompatible",
-            _ => "load-error",
+            | LoadError::PanicAbort => super::Status::Incompatible,
+            _ => super::Status::LoadError,
         }
     }
 }

@@ -14,6 +14,34 @@ pub use handle::{ObjectReader, ObjectWriter, PluginCallError, Provenance, Reader
 pub use listing::{render_info, render_table};
 pub use registry::{BackendEntry, ComponentRow, FormatEntry, Registry, SearchError};
 
+/// How `plugins list` reports a component or a library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Loaded and usable.
+    Ok,
+    /// A component of the same name was found earlier on the search path.
+    Shadowed,
+    /// Refused before loading (permissions or ownership).
+    Insecure,
+    /// Not loadable, or not a plugin.
+    LoadError,
+    /// A plugin this host cannot use (ABI version, layout, panic strategy).
+    Incompatible,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Ok => "ok",
+            Status::Shadowed => "shadowed",
+            Status::Insecure => "insecure",
+            Status::LoadError => "load-error",
+            Status::Incompatible => "incompatible",
+        })
+    }
+}
+
 /// `format`, `backend`, or `unknown`.
 pub fn kind_name(kind: ComponentKind) -> &'static str {
     match kind {

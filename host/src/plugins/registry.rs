@@ -10,7 +10,7 @@ use super::{
     discover::{self, SearchDir},
     handle::{PluginCallError, Provenance, Session, Store},
     load::{self, LoadError},
-    vet,
+    vet, Status,
 };
 
 /// How one component (or one unusable library) shows up in `plugins list`.
@@ -25,7 +25,7 @@ pub struct ComponentRow {
     /// dl-plugin-api version the library was built against.
     pub abi: String,
     /// ok, shadowed, insecure, load-error or incompatible.
-    pub status: &'static str,
+    pub status: Status,
     /// Why the status is not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -134,7 +134,7 @@ impl Registry {
             Ok(vetted) => vetted,
             Err(refusal) => {
                 self.rows
-                    .push(problem_row(&path, "insecure", refusal.to_string()));
+                    .push(problem_row(&path, Status::Insecure, refusal.to_string()));
                 return;
             }
         };
@@ -168,7 +168,7 @@ impl Registry {
                 kind: super::kind_name(kind),
                 version: info.version.to_string(),
                 abi: abi.clone(),
-                status: "ok",
+                status: Status::Ok,
                 reason: None,
                 source: path.clone(),
                 capabilities: super::capability_names(kind, info.capabilities),
@@ -178,7 +178,7 @@ impl Registry {
                     .unwrap_or(serde_json::Value::Null),
             };
             if let Some(first) = shadowed_by {
-                row.status = "shadowed";
+                row.status = Status::Shadowed;
                 row.reason = Some(format!(
                     "ignored: '{name}' is already provided by {}, found earlier on the search path; \
                      remove one of the two, or put the directory you want first with --plugins",
@@ -213,7 +213,7 @@ impl Registry {
                         .insert(name, Arc::new(BackendEntry { origin, object }));
                 }
                 _ => {
-                    row.status = "incompatible";
+                    row.status = Status::Incompatible;
                     row.reason = Some("component of an unknown kind, or without its object".into());
                 }
             }
@@ -238,7 +238,7 @@ impl Registry {
 
     /// Rows that are not ok, for warnings at the start of a run.
     pub fn problems(&self) -> impl Iterator<Item = &ComponentRow> {
-        self.rows.iter().filter(|row| row.status != "ok")
+        self.rows.iter().filter(|row| row.status != Status::Ok)
     }
 
     /// Names of the usable components of `kind`, for "did you mean" messages.
@@ -250,7 +250,7 @@ impl Registry {
     }
 }
 
-fn problem_row(path: &std::path::Path, status: &'static str, reason: String) -> ComponentRow {
+fn problem_row(path: &std::path::Path, status: Status, reason: String) -> ComponentRow {
     let file = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -5,6 +5,7 @@
 //! the host makes is wrapped so that a panic becomes an [`Error`] of kind
 //! [`ErrorKind::PANICKED`] instead of ending the process.
 
+mod aligned;
 mod backend;
 pub mod content;
 mod error;
@@ -17,6 +18,7 @@ pub mod memory;
 mod spec;
 
 pub use crate::abi::{backend_caps, format_caps, ErrorKind, ObjectMeta, StoreInfo};
+pub use aligned::AlignedBuf;
 pub use backend::{
     BackendDescription, BackendPlugin, ListPage, ObjectReader, ObjectWriter, Store, WriteOptions,
 };

@@ -1,49 +1,31 @@
-//! A heap buffer whose address is aligned for `O_DIRECT` transfers.
+//! A block buffer for `O_DIRECT` writes: an aligned allocation (from the SDK) filled from the
+//! front and written out in whole blocks.
 
-use std::{
-    alloc::{self, Layout},
-    ptr::NonNull,
-};
-
-use dl_plugin_api::sdk::{Error, Result};
+use dl_plugin_api::sdk::{AlignedBuf, Result};
 
 /// Alignment `direct://` requires of offsets, lengths and buffer addresses. 4096 satisfies
 /// every logical block size in use, so the store need not ask each device.
 pub const ALIGN: usize = 4096;
 
-/// A zero-initialised, [`ALIGN`]-aligned buffer filled from the front.
-pub struct AlignedBuf {
-    ptr: NonNull<u8>,
-    layout: Layout,
+/// An [`ALIGN`]-aligned buffer with a fill level.
+#[derive(Debug)]
+pub struct BlockBuf {
+    buf: AlignedBuf,
     len: usize,
 }
 
-// SAFETY: the buffer exclusively owns its allocation, like a `Vec<u8>`.
-unsafe impl Send for AlignedBuf {}
-
-impl AlignedBuf {
-    /// Allocates `capacity` bytes (a multiple of [`ALIGN`]), all zero, none in use.
+impl BlockBuf {
+    /// `capacity` bytes (rounded up to [`ALIGN`]), none in use.
     pub fn new(capacity: usize) -> Result<Self> {
-        let layout = Layout::from_size_align(capacity.max(ALIGN).next_multiple_of(ALIGN), ALIGN)
-            .map_err(|err| Error::io(format!("aligned buffer of {capacity} bytes: {err}")))?;
-        // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { alloc::alloc_zeroed(layout) };
-        let ptr = NonNull::new(ptr).ok_or_else(|| {
-            Error::io(format!(
-                "cannot allocate an aligned buffer of {} bytes",
-                layout.size()
-            ))
-        })?;
-        Ok(Self {
-            ptr,
-            layout,
+        Ok(BlockBuf {
+            buf: AlignedBuf::new(capacity.max(ALIGN), ALIGN)?,
             len: 0,
         })
     }
 
     /// Total size in bytes.
     pub fn capacity(&self) -> usize {
-        self.layout.size()
+        self.buf.capacity()
     }
 
     /// Bytes in use.
@@ -63,25 +45,20 @@ impl AlignedBuf {
 
     /// The bytes in use.
     pub fn filled(&self) -> &[u8] {
-        &self.whole()[..self.len]
+        &self.buf.as_slice()[..self.len]
     }
 
-    /// The whole buffer, for reads into it.
+    /// The whole buffer, for test reads into it.
+    #[cfg(test)]
     pub fn whole_mut(&mut self) -> &mut [u8] {
-        // SAFETY: the allocation is `capacity` initialised bytes owned by `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.capacity()) }
-    }
-
-    fn whole(&self) -> &[u8] {
-        // SAFETY: as in `whole_mut`, shared.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.capacity()) }
+        self.buf.as_mut_slice()
     }
 
     /// Appends as much of `data` as fits; returns how much that was.
     pub fn push(&mut self, data: &[u8]) -> usize {
         let take = data.len().min(self.capacity() - self.len);
         let start = self.len;
-        self.whole_mut()[start..start + take].copy_from_slice(&data[..take]);
+        self.buf.as_mut_slice()[start..start + take].copy_from_slice(&data[..take]);
         self.len += take;
         take
     }
@@ -90,7 +67,7 @@ impl AlignedBuf {
     pub fn pad_to_block(&mut self) {
         let end = self.len.next_multiple_of(ALIGN);
         let start = self.len;
-        self.whole_mut()[start..end].fill(0);
+        self.buf.as_mut_slice()[start..end].fill(0);
         self.len = end;
     }
 
@@ -100,29 +77,13 @@ impl AlignedBuf {
     }
 }
 
-impl Drop for AlignedBuf {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout and not freed before.
-        unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) }
-    }
-}
-
-impl std::fmt::Debug for AlignedBuf {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlignedBuf")
-            .field("capacity", &self.capacity())
-            .field("len", &self.len)
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn aligned_push_pad_clear() {
-        let mut buf = AlignedBuf::new(3 * ALIGN).unwrap();
+        let mut buf = BlockBuf::new(3 * ALIGN).unwrap();
         assert_eq!(buf.whole_mut().as_ptr() as usize % ALIGN, 0);
         assert_eq!(buf.push(&[7; 5000]), 5000);
         assert_eq!(buf.push(&vec![9; 10_000]), 3 * ALIGN - 5000);
@@ -135,6 +96,6 @@ mod tests {
             buf.filled()[10..].iter().all(|&b| b == 0),
             "padding must not leak earlier data"
         );
-        assert_eq!(AlignedBuf::new(1).unwrap().capacity(), ALIGN);
+        assert_eq!(BlockBuf::new(1).unwrap().capacity(), ALIGN);
     }
 }

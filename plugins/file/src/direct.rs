@@ -12,7 +12,7 @@ use std::{
 use dl_plugin_api::sdk::{Error, ObjectMeta, ObjectReader, ObjectWriter, Result, WriteOptions};
 
 use crate::{
-    aligned::{AlignedBuf, ALIGN},
+    aligned::{BlockBuf, ALIGN},
     atomic::PendingFile,
     error::{direct_refused, io_error, is_einval, not_an_object},
 };
@@ -118,7 +118,7 @@ impl ObjectReader for DirectReader {
 pub struct DirectWriter {
     file: File,
     pending: PendingFile,
-    buf: AlignedBuf,
+    buf: BlockBuf,
     flushed: u64,
     written: u64,
     fsync: bool,
@@ -127,7 +127,7 @@ pub struct DirectWriter {
 impl DirectWriter {
     /// Starts writing the object whose final path is `target`.
     pub fn create(target: &Path, options: &WriteOptions) -> Result<Self> {
-        let buf = AlignedBuf::new(WRITE_BLOCK)?;
+        let buf = BlockBuf::new(WRITE_BLOCK)?;
         let pending = PendingFile::new(target)?;
         // On a refusing file system O_CREAT may already have made the temporary file;
         // `pending` removes it when dropped on this error path.

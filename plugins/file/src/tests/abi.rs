@@ -51,7 +51,7 @@ fn stores_work_through_the_abi() {
         );
 
         let mut reader = store.open_read(key.as_str().into()).into_result().unwrap();
-        let mut buf = AlignedBuf::new(8192).unwrap();
+        let mut buf = BlockBuf::new(8192).unwrap();
         assert_eq!(
             reader
                 .read_at(0, buf.whole_mut().into())

@@ -17,7 +17,7 @@ fn misaligned_direct_reads_are_refused_with_an_explanation() {
     let store = connect(Kind::Direct, dir.path());
     put(&*store, "x", &pattern(20_000, 1), false);
     let mut reader = store.open_read("x").unwrap();
-    let mut buf = AlignedBuf::new(3 * 4096).unwrap();
+    let mut buf = BlockBuf::new(3 * 4096).unwrap();
     let cases: [(u64, std::ops::Range<usize>); 3] = [(1, 0..4096), (0, 0..100), (0, 1..4097)];
     for (offset, range) in cases {
         let err = reader

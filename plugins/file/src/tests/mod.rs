@@ -9,7 +9,7 @@ use std::{fs, path::Path};
 
 use dl_plugin_api::sdk::{BackendPlugin, Store, WriteOptions};
 
-use crate::{aligned::AlignedBuf, DirectBackend, FileBackend};
+use crate::{aligned::BlockBuf, DirectBackend, FileBackend};
 
 /// Object sizes around block boundaries, plus one spanning several write buffers.
 const SIZES: [usize; 7] = [0, 1, 4095, 4096, 4097, 1 << 20, (3 << 20) + 123];
@@ -71,7 +71,7 @@ fn put(store: &dyn Store, key: &str, data: &[u8], fsync: bool) -> u64 {
 fn get(store: &dyn Store, key: &str, chunk: usize) -> Vec<u8> {
     let mut reader = store.open_read(key).unwrap();
     let size = reader.size().unwrap();
-    let mut buf = AlignedBuf::new(chunk).unwrap();
+    let mut buf = BlockBuf::new(chunk).unwrap();
     let mut out = Vec::new();
     loop {
         let read = reader
