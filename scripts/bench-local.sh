@@ -15,7 +15,12 @@ files=${BENCH_FILES:-512}
 dir=$(realpath -m "${BENCH_DIR:-target/bench}")
 threads=${BENCH_READ_THREADS:-4}
 writers=$(( $(nproc) > 2 ? $(nproc) : 2 ))  # dl-driver's generation threads
-rm -rf "$dir" && mkdir -p "$dir"
+# Only ever delete a directory this script made (it leaves a marker), never a user's data.
+if [ -e "$dir" ] && [ ! -e "$dir/.dl-driver-bench" ] && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
+    echo "$dir exists and was not made by this script; choose another BENCH_DIR" >&2
+    exit 1
+fi
+rm -rf "$dir" && mkdir -p "$dir" && touch "$dir/.dl-driver-bench"
 command -v fio > /dev/null || { apt-get update -qq && apt-get install -y -qq fio > /dev/null; } \
     || { echo "fio is needed for the read limits: apt-get install fio" >&2; exit 1; }
 cargo build --release --quiet

@@ -165,6 +165,26 @@ fn quickstart_writes_summary_with_au_and_throughput() {
         "{stdout}"
     );
 
+    // Every sample of both epochs and both eval passes was really read: 64 + 8 files of one
+    // sample, twice, each read whole (plus numpy's small read of the zip directory).
+    let bytes_read: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("[OUTPUT] Bytes read: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no bytes-read line in {stdout}"));
+    let file_size = std::fs::metadata(tmp.path().join("data/quickstart/train/0/img_00_of_64.npz"))
+        .unwrap()
+        .len();
+    let reads = 2 * (64 + 8);
+    assert!(
+        bytes_read >= reads * file_size,
+        "{bytes_read} < {reads} × {file_size}"
+    );
+    assert!(
+        bytes_read <= reads * (file_size + 8192),
+        "{bytes_read} read: more than whole files"
+    );
+
     let out = find_output(&tmp.path().join("output"));
     let summary = read_json(&out.join("summary.json"));
     let metric = &summary["metric"];
@@ -459,4 +479,26 @@ fn a_format_writes_sidecars_and_opens_related_files_through_the_host() {
     );
     let index = std::fs::read_to_string(train.join("img_2_of_8.raw.idx")).unwrap();
     assert_eq!(index, "0 64\n64 64\n128 64\n");
+}
+
+#[test]
+fn zero_read_threads_read_in_the_training_thread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = standard_plugins(tmp.path());
+    let yaml = small_npz_workload(tmp.path(), "").replace("read_threads: 2", "read_threads: 0");
+    let config = write_config(tmp.path(), "w.yaml", &yaml);
+    let (stdout, _) = run_ok(
+        dl_driver(tmp.path())
+            .arg("--plugins")
+            .arg(&plugins)
+            .arg("run")
+            .arg(&config),
+    );
+    assert!(stdout.contains("[METRIC] Training Throughput"), "{stdout}");
+    let output = read_json(&tmp.path().join("out/0_output.json"));
+    assert_eq!(
+        output["1"]["load"]["block1"].as_array().unwrap().len(),
+        4,
+        "8 samples / batch 2"
+    );
 }
