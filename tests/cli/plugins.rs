@@ -4,7 +4,9 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::Value;
 
-use crate::support::{dl_driver, plugin_dir, run, run_ok, small_npz_workload, write_config};
+use crate::support::{
+    dl_driver, dl_driver_with, plugin_dir, run, run_ok, small_npz_workload, write_config,
+};
 
 fn list_json(cwd: &std::path::Path, dirs: &[&std::path::Path]) -> Vec<Value> {
     let mut command = dl_driver(cwd);
@@ -42,12 +44,7 @@ fn list_shows_npz_file_and_direct_as_ok() {
         .as_array()
         .unwrap()
         .contains(&Value::from("direct-io")));
-    let (table, _) = run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&dir)
-            .args(["plugins", "list"]),
-    );
+    let (table, _) = run_ok(dl_driver_with(tmp.path(), &dir).args(["plugins", "list"]));
     let header = table.lines().next().unwrap();
     for column in [
         "NAME",
@@ -60,12 +57,7 @@ fn list_shows_npz_file_and_direct_as_ok() {
     ] {
         assert!(header.contains(column), "{header}");
     }
-    let (info, _) = run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&dir)
-            .args(["plugins", "info", "npz"]),
-    );
+    let (info, _) = run_ok(dl_driver_with(tmp.path(), &dir).args(["plugins", "info", "npz"]));
     assert!(info.contains("extension:    .npz"), "{info}");
 }
 
@@ -142,13 +134,7 @@ fn broken_neighbours_do_not_stop_a_run_and_are_reported_once() {
         &["npz", "file", "fixture_not_a_plugin", "fixture_abi_v2"],
     );
     let config = write_config(tmp.path(), "w.yaml", &small_npz_workload(tmp.path(), ""));
-    let (_, stderr) = run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&dir)
-            .arg("run")
-            .arg(&config),
-    );
+    let (_, stderr) = run_ok(dl_driver_with(tmp.path(), &dir).arg("run").arg(&config));
     let mentions = |name: &str| stderr.lines().filter(|l| l.contains(name)).count();
     assert_eq!(
         mentions("libdl_plugin_fixture_not_a_plugin.so"),
@@ -170,11 +156,7 @@ fn a_world_writable_plugin_is_refused_before_loading() {
     assert!(r["reason"].as_str().unwrap().contains("chmod go-w"), "{r}");
     // A run that needs the refused plugin fails with one line that says why.
     let config = write_config(tmp.path(), "w.yaml", &small_npz_workload(tmp.path(), ""));
-    let (output, _, stderr) = run(dl_driver(tmp.path())
-        .arg("--plugins")
-        .arg(&dir)
-        .arg("run")
-        .arg(&config));
+    let (output, _, stderr) = run(dl_driver_with(tmp.path(), &dir).arg("run").arg(&config));
     assert_eq!(output.status.code(), Some(1));
     let error: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(error.len(), 1, "{stderr}");
@@ -204,9 +186,7 @@ fn the_first_component_of_a_name_wins_and_later_ones_are_shadowed() {
     // Reversed, the fixture wins: generation writes its marker files.
     let config = write_config(tmp.path(), "w.yaml", &small_npz_workload(tmp.path(), ""));
     let (_, stderr) = run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&shadow)
+        dl_driver_with(tmp.path(), &shadow)
             .arg("--plugins")
             .arg(&real)
             .arg("generate")
@@ -223,11 +203,7 @@ fn a_panicking_plugin_ends_the_run_with_one_line_naming_it() {
     let dir = plugin_dir(tmp.path(), "plugins", &["file", "fixture_panicky"]);
     let yaml = small_npz_workload(tmp.path(), "").replace("format: npz", "format: panicky");
     let config = write_config(tmp.path(), "w.yaml", &yaml);
-    let (output, stdout, stderr) = run(dl_driver(tmp.path())
-        .arg("--plugins")
-        .arg(&dir)
-        .arg("run")
-        .arg(&config));
+    let (output, stdout, stderr) = run(dl_driver_with(tmp.path(), &dir).arg("run").arg(&config));
     assert_eq!(
         output.status.code(),
         Some(1),

@@ -6,7 +6,8 @@ use std::{collections::BTreeMap, path::Path, time::SystemTime};
 use serde_json::Value;
 
 use crate::support::{
-    dl_driver, plugin_dir, python_run, run, run_ok, small_npz_workload, write_config,
+    dl_driver, dl_driver_with, plugin_dir, python_run, run, run_ok, small_npz_workload,
+    write_config,
 };
 
 fn standard_plugins(tmp: &Path) -> std::path::PathBuf {
@@ -64,9 +65,7 @@ fn numpy_loads_what_the_loaded_npz_plugin_generates() {
         ),
     );
     run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&plugins)
+        dl_driver_with(tmp.path(), &plugins)
             .arg("generate")
             .arg(&config),
     );
@@ -96,9 +95,7 @@ fn record_dims_and_element_type_shape_the_arrays() {
         .replace("num_samples_per_file: 1", "num_samples_per_file: 2");
     let config = write_config(tmp.path(), "w.yaml", &yaml);
     run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&plugins)
+        dl_driver_with(tmp.path(), &plugins)
             .arg("generate")
             .arg(&config),
     );
@@ -110,9 +107,7 @@ fn record_dims_and_element_type_shape_the_arrays() {
         assert_eq!(d["y_shape"], serde_json::json!([2]), "{path}");
     }
     let (plan, _) = run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&plugins)
+        dl_driver_with(tmp.path(), &plugins)
             .arg("validate")
             .arg(&config)
             .arg("--json"),
@@ -150,9 +145,7 @@ fn quickstart_writes_summary_with_au_and_throughput() {
     let plugins = standard_plugins(tmp.path());
     let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/quickstart.yaml");
     let (stdout, _) = run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&plugins)
+        dl_driver_with(tmp.path(), &plugins)
             .arg("run")
             .arg(&quickstart),
     );
@@ -249,9 +242,7 @@ fn a_second_generation_reuses_complete_files_and_never_trusts_partial_ones() {
     let config = write_config(tmp.path(), "w.yaml", &small_npz_workload(tmp.path(), ""));
     let generate = || {
         run_ok(
-            dl_driver(tmp.path())
-                .arg("--plugins")
-                .arg(&plugins)
+            dl_driver_with(tmp.path(), &plugins)
                 .arg("generate")
                 .arg(&config),
         )
@@ -306,11 +297,8 @@ fn direct_io_writes_and_reads_on_the_test_file_system() {
         &format!("data_folder: {uri}"),
     );
     let config = write_config(tmp.path(), "w.yaml", &yaml);
-    let (output, stdout, stderr) = run(dl_driver(tmp.path())
-        .arg("--plugins")
-        .arg(&plugins)
-        .arg("run")
-        .arg(&config));
+    let (output, stdout, stderr) =
+        run(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
     assert!(
         output.status.success(),
         "direct:// generate + train failed on {} (does its file system support O_DIRECT?):\n{stdout}\n{stderr}",
@@ -325,13 +313,7 @@ fn direct_io_writes_and_reads_on_the_test_file_system() {
     let yaml =
         small_npz_workload(tmp.path(), "").replace("reader:\n", "reader:\n  odirect: True\n");
     let config = write_config(tmp.path(), "odirect.yaml", &yaml);
-    let (stdout, _) = run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&plugins)
-            .arg("run")
-            .arg(&config),
-    );
+    let (stdout, _) = run_ok(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
     assert!(stdout.contains("[METRIC] Training Throughput"), "{stdout}");
 }
 
@@ -342,11 +324,7 @@ fn training_without_the_dataset_says_how_to_generate_it() {
     let yaml =
         small_npz_workload(tmp.path(), "").replace("generate_data: True", "generate_data: False");
     let config = write_config(tmp.path(), "w.yaml", &yaml);
-    let (output, _, stderr) = run(dl_driver(tmp.path())
-        .arg("--plugins")
-        .arg(&plugins)
-        .arg("run")
-        .arg(&config));
+    let (output, _, stderr) = run(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr.contains("Not enough training dataset is found"),
@@ -385,11 +363,7 @@ fn bad_input_gets_one_clear_error_line() {
     ];
     for (name, yaml, expected) in cases {
         let config = write_config(tmp.path(), name, yaml);
-        let (output, _, stderr) = run(dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&plugins)
-            .arg("run")
-            .arg(&config));
+        let (output, _, stderr) = run(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
         assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
         let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(errors.len(), 1, "{name}: {stderr}");
@@ -426,13 +400,7 @@ fn a_format_writes_sidecars_and_opens_related_files_through_the_host() {
         .replace("format: npz", "format: raw")
         .replace("num_samples_per_file: 1", "num_samples_per_file: 3");
     let config = write_config(tmp.path(), "w.yaml", &yaml);
-    let (stdout, _) = run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&plugins)
-            .arg("run")
-            .arg(&config),
-    );
+    let (stdout, _) = run_ok(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
     assert!(stdout.contains("[METRIC] Training Throughput"), "{stdout}");
     let train = tmp.path().join("data/train");
     assert_eq!(
@@ -448,11 +416,7 @@ fn a_format_writes_sidecars_and_opens_related_files_through_the_host() {
     std::fs::remove_file(train.join("img_2_of_8.raw.idx")).unwrap();
     let yaml = yaml.replace("generate_data: True", "generate_data: False");
     let config = write_config(tmp.path(), "w2.yaml", &yaml);
-    let (output, _, stderr) = run(dl_driver(tmp.path())
-        .arg("--plugins")
-        .arg(&plugins)
-        .arg("run")
-        .arg(&config));
+    let (output, _, stderr) = run(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("img_2_of_8.raw.idx") && stderr.contains("format 'raw'"),
@@ -463,9 +427,7 @@ fn a_format_writes_sidecars_and_opens_related_files_through_the_host() {
     // Generation does not reuse a data file whose companion is gone: it writes both again.
     let with_generation = tmp.path().join("w.yaml");
     let (stdout, stderr) = run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&plugins)
+        dl_driver_with(tmp.path(), &plugins)
             .arg("generate")
             .arg(&with_generation),
     );
@@ -487,13 +449,7 @@ fn zero_read_threads_read_in_the_training_thread() {
     let plugins = standard_plugins(tmp.path());
     let yaml = small_npz_workload(tmp.path(), "").replace("read_threads: 2", "read_threads: 0");
     let config = write_config(tmp.path(), "w.yaml", &yaml);
-    let (stdout, _) = run_ok(
-        dl_driver(tmp.path())
-            .arg("--plugins")
-            .arg(&plugins)
-            .arg("run")
-            .arg(&config),
-    );
+    let (stdout, _) = run_ok(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
     assert!(stdout.contains("[METRIC] Training Throughput"), "{stdout}");
     let output = read_json(&tmp.path().join("out/0_output.json"));
     assert_eq!(

@@ -20,6 +20,13 @@ pub fn dl_driver(cwd: &Path) -> Command {
     command
 }
 
+/// The binary under test with one `--plugins` directory.
+pub fn dl_driver_with(cwd: &Path, plugins: &Path) -> Command {
+    let mut command = dl_driver(cwd);
+    command.arg("--plugins").arg(plugins);
+    command
+}
+
 /// A plugin library cargo built for this test run (`npz`, `fixture_panicky`, …). Fixtures are
 /// built as `libdl_fixture_*.so` so that no plugin search ever finds them by accident.
 pub fn built_plugin(stem: &str) -> PathBuf {
