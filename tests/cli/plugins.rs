@@ -234,54 +234,78 @@ fn a_panicking_plugin_ends_the_run_with_one_line_naming_it() {
 }
 
 #[test]
-fn the_executable_directory_is_searched_and_holds_only_real_plugins() {
+fn the_executable_directory_is_searched_after_the_flag_and_the_variable() {
+    // An install: the binary with its plugins beside it.
     let tmp = tempfile::tempdir().unwrap();
-    let exe_dir = std::path::Path::new(env!("CARGO_BIN_EXE_dl-driver"))
-        .parent()
-        .unwrap()
-        .canonicalize()
-        .unwrap();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dl-driver"));
-    command
-        .current_dir(tmp.path())
-        .env_remove("DL_DRIVER_PLUGIN_PATH")
-        .args(["plugins", "list", "--json"]);
-    let (stdout, _) = run_ok(&mut command);
-    let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
-    for r in &rows {
-        let source = std::path::Path::new(r["source"].as_str().unwrap());
-        assert_eq!(
-            source.parent().unwrap().canonicalize().unwrap(),
-            exe_dir,
+    let bin = plugin_dir(tmp.path(), "bin", &["npz", "file"]);
+    let exe = bin.join("dl-driver");
+    std::fs::copy(env!("CARGO_BIN_EXE_dl-driver"), &exe).unwrap();
+    let list = |extra: &[&std::path::Path], env: Option<&std::path::Path>| -> Vec<Value> {
+        let mut command = std::process::Command::new(&exe);
+        command
+            .current_dir(tmp.path())
+            .env_remove("DL_DRIVER_PLUGIN_PATH");
+        if let Some(dir) = env {
+            command.env("DL_DRIVER_PLUGIN_PATH", dir);
+        }
+        for dir in extra {
+            command.arg("--plugins").arg(dir);
+        }
+        let (stdout, _) = run_ok(command.args(["plugins", "list", "--json"]));
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let rows = list(&[], None);
+    for name in ["npz", "file", "direct"] {
+        let r = row(&rows, name);
+        assert_eq!(r["status"], "ok", "{r}");
+        assert!(
+            r["source"]
+                .as_str()
+                .unwrap()
+                .starts_with(bin.to_str().unwrap()),
             "{r}"
         );
-        assert_eq!(
-            r["status"], "ok",
-            "nothing broken or shadowed beside the binary: {r}"
-        );
     }
-    for name in ["npz", "file", "direct"] {
-        assert!(
-            rows.iter().any(|r| r["name"] == name),
-            "{name} missing from {stdout}"
-        );
-    }
-    // A --plugins directory comes before the executable's directory.
-    let shadow = plugin_dir(tmp.path(), "shadow", &["fixture_shadow_npz"]);
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_dl-driver"));
-    command
-        .current_dir(tmp.path())
-        .env_remove("DL_DRIVER_PLUGIN_PATH")
-        .arg("--plugins")
-        .arg(&shadow)
-        .args(["plugins", "list", "--json"]);
-    let (stdout, _) = run_ok(&mut command);
-    let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
-    let npz: Vec<_> = rows.iter().filter(|r| r["name"] == "npz").collect();
-    assert_eq!(npz[0]["status"], "ok");
-    assert!(npz[0]["source"]
-        .as_str()
+    // --plugins comes first, then DL_DRIVER_PLUGIN_PATH, then the executable's directory.
+    let flag = plugin_dir(tmp.path(), "flag", &["fixture_shadow_npz"]);
+    let env = plugin_dir(tmp.path(), "env", &["npz"]);
+    let order: Vec<(String, String)> = list(&[&flag], Some(&env))
+        .iter()
+        .filter(|r| r["name"] == "npz")
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap().to_string(),
+                r["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(order.len(), 3, "{order:?}");
+    assert!(
+        order[0].0 == "ok" && order[0].1.starts_with(flag.to_str().unwrap()),
+        "{order:?}"
+    );
+    assert!(
+        order[1].0 == "shadowed" && order[1].1.starts_with(env.to_str().unwrap()),
+        "{order:?}"
+    );
+    assert!(
+        order[2].0 == "shadowed" && order[2].1.starts_with(bin.to_str().unwrap()),
+        "{order:?}"
+    );
+
+    // Whatever cargo left beside the real binary, no test fixture looks like a plugin there.
+    let target_dir = std::path::Path::new(env!("CARGO_BIN_EXE_dl-driver"))
+        .parent()
+        .unwrap();
+    let fixtures: Vec<_> = std::fs::read_dir(target_dir)
         .unwrap()
-        .starts_with(shadow.to_str().unwrap()));
-    assert_eq!(npz[1]["status"], "shadowed");
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("libdl_plugin_fixture") && name.ends_with(".so"))
+        .collect();
+    assert!(
+        fixtures.is_empty(),
+        "fixtures beside {}: {fixtures:?}",
+        target_dir.display()
+    );
 }
