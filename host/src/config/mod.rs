@@ -1,12 +1,20 @@
 //! DLIO workload configuration: YAML text to a typed [`Workload`], with DLIO's defaults,
 //! its `data_reader` alias, and one warning that lists unknown keys (DLIO ignores them too).
+//! [`compose`] adds the Hydra layer on top: named workloads, command-line overrides and the
+//! `.hydra` files.
 
+pub mod bundled;
+mod compose;
 mod distribution;
+mod legacy;
+pub mod overrides;
 mod schema;
 
 use std::path::{Path, PathBuf};
 
+pub use compose::{compose, query, write_hydra_files, Composed, HydraSettings, WorkloadSource};
 pub use distribution::TimeSpec;
+pub use overrides::OverrideError;
 pub use schema::*;
 
 /// A workload read from a file, with what the user should hear about it.
@@ -51,6 +59,27 @@ pub enum ConfigError {
         /// What is wrong and what is expected.
         message: String,
     },
+    /// A command-line override that is malformed or cannot be applied.
+    #[error(transparent)]
+    Override(#[from] OverrideError),
+    /// `--workload NAME` names no workload of `--config-dir` and no bundled one.
+    #[error("no workload named '{name}' {searched}; bundled workloads: {available}{hint}")]
+    UnknownWorkload {
+        /// The name asked for.
+        name: String,
+        /// Where it was looked for (`in DIR/workload/ or among the bundled ones`).
+        searched: String,
+        /// The bundled names, comma separated.
+        available: String,
+        /// A hint for a likely mistake, or empty.
+        hint: String,
+    },
+    /// `--config-dir DIR` is not a directory.
+    #[error("--config-dir {}: not a directory (it should hold workload/NAME.yaml)", dir.display())]
+    ConfigDir {
+        /// The directory given.
+        dir: PathBuf,
+    },
 }
 
 /// Reads and types the workload in `path`.
@@ -64,29 +93,48 @@ pub fn load_file(path: &Path) -> Result<LoadedWorkload, ConfigError> {
 
 /// Types a workload given as YAML text; `path` names it in messages.
 pub fn load_str(text: &str, path: &Path) -> Result<LoadedWorkload, ConfigError> {
-    let mut tree: serde_json::Value =
+    from_tree(parse_tree(text, path)?, path)
+}
+
+/// The workload mapping of YAML text, unwrapped from a composed config's `workload:` key,
+/// as written (no aliases resolved): what Hydra's overrides apply to.
+pub(crate) fn parse_tree(
+    text: &str,
+    path: &Path,
+) -> Result<serde_json::Map<String, serde_json::Value>, ConfigError> {
+    let tree: serde_json::Value =
         serde_norway::from_str(text).map_err(|err| ConfigError::Syntax {
             path: path.to_path_buf(),
             message: err.to_string(),
         })?;
-    if tree.is_null() {
-        tree = serde_json::Value::Object(Default::default());
-    }
-    let mut warnings = Vec::new();
-    let Some(root) = tree.as_object_mut() else {
-        return Err(ConfigError::Value {
-            path: path.to_path_buf(),
-            key: "(top level)".into(),
-            message: "a workload is a mapping of sections (model, dataset, reader, …)".into(),
-        });
+    let mut root = match tree {
+        serde_json::Value::Null => serde_json::Map::new(),
+        serde_json::Value::Object(root) => root,
+        _ => {
+            return Err(ConfigError::Value {
+                path: path.to_path_buf(),
+                key: "(top level)".into(),
+                message: "a workload is a mapping of sections (model, dataset, reader, …)".into(),
+            })
+        }
     };
     // A composed Hydra config (`.hydra/config.yaml`) wraps the workload in `workload:`.
-    if root.len() == 1 && root.get("workload").is_some_and(|w| w.is_object()) {
-        let inner = root.remove("workload").unwrap_or_default();
-        tree = inner;
+    if root.len() == 1 {
+        if let Some(serde_json::Value::Object(inner)) = root.get_mut("workload") {
+            return Ok(std::mem::take(inner));
+        }
     }
-    let root = tree.as_object_mut().expect("checked to be a mapping above");
-    if let Some(reader) = root.remove("data_reader") {
+    Ok(root)
+}
+
+/// Resolves the `data_reader` alias and the legacy spellings in a workload mapping, then
+/// types it.
+pub(crate) fn from_tree(
+    mut root: serde_json::Map<String, serde_json::Value>,
+    path: &Path,
+) -> Result<LoadedWorkload, ConfigError> {
+    let mut warnings = Vec::new();
+    if let Some(reader) = root.shift_remove("data_reader") {
         if root.contains_key("reader") {
             warnings.push(
                 "both `reader` and `data_reader` are set; `data_reader` wins, as in DLIO".into(),
@@ -94,6 +142,8 @@ pub fn load_str(text: &str, path: &Path) -> Result<LoadedWorkload, ConfigError> 
         }
         root.insert("reader".into(), reader);
     }
+    warnings.extend(legacy::apply(&mut root));
+    let tree = serde_json::Value::Object(root);
     let workload = typed(&tree, path, &mut warnings)?;
     Ok(LoadedWorkload {
         workload,
@@ -185,6 +235,29 @@ mod tests {
     fn yaml_syntax_errors_name_the_file() {
         let err = load("dataset: [unclosed\n").unwrap_err().to_string();
         assert!(err.contains("test.yaml is not valid YAML"), "{err}");
+    }
+
+    #[test]
+    fn legacy_spellings_are_renamed_before_typing() {
+        let loaded = load(
+            "reader:\n  prefetch: 5\n  shuffle: True\n  compute_threads: 3\n\
+             checkpointing:\n  checkpoint_folder: ck\n",
+        )
+        .unwrap();
+        assert_eq!(loaded.workload.reader.prefetch_size, 5);
+        assert_eq!(loaded.workload.reader.sample_shuffle, "seed");
+        assert_eq!(loaded.workload.reader.computation_threads, 3);
+        assert_eq!(loaded.workload.checkpoint.checkpoint_folder, "ck");
+        // One deprecation warning each, and no "unknown key" warning for them.
+        assert_eq!(loaded.warnings.len(), 4, "{:?}", loaded.warnings);
+        assert!(loaded.warnings.iter().all(|w| w.contains("deprecated")));
+    }
+
+    #[test]
+    fn legacy_spellings_apply_inside_data_reader() {
+        let loaded = load("data_reader:\n  prefetch: 5\n").unwrap();
+        assert_eq!(loaded.workload.reader.prefetch_size, 5);
+        assert_eq!(loaded.tree["reader"]["prefetch_size"], 5);
     }
 
     #[test]
