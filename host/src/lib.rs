@@ -8,6 +8,7 @@
 pub mod comm;
 pub mod config;
 pub mod engine;
+pub mod log;
 pub mod metrics;
 pub mod plan;
 pub mod plugins;

@@ -1,10 +1,16 @@
 //! The `dl-driver` command line: parse, dispatch, print errors.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
-use anyhow::Result;
-use clap::{Parser, Subcommand};
-use dl_driver::{plugins, run};
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+use dl_driver::{
+    config::{self, overrides, Composed, WorkloadSource},
+    plugins, run,
+};
 
 /// A drop-in replacement for the MLCommons DLIO benchmark, built as a plugin host.
 #[derive(Parser)]
@@ -22,28 +28,66 @@ struct Cli {
     command: Command,
 }
 
+/// How a command names its workload and overrides, in dl-driver's spelling
+/// (`CONFIG` or `--workload NAME`) or DLIO's (`workload=NAME --config-dir=DIR`).
+#[derive(Args)]
+struct WorkloadArgs {
+    /// A workload by name: DIR/workload/NAME.yaml of --config-dir, else a bundled one
+    /// (DLIO's `workload=NAME` works too).
+    #[arg(long, value_name = "NAME")]
+    workload: Option<String>,
+
+    /// Search DIR/workload/ for the named workload before the bundled ones.
+    #[arg(long = "config-dir", value_name = "DIR")]
+    config_dir: Option<PathBuf>,
+
+    /// A workload YAML (CONFIG) or `workload=NAME`, then Hydra overrides:
+    /// `++workload.SECTION.KEY=VALUE` (add or set), `workload.SECTION.KEY=VALUE` (set),
+    /// `+workload.SECTION.KEY=VALUE` (add), `~workload.SECTION.KEY` (delete),
+    /// `++hydra.run.dir=DIR`, `++hydra.output_subdir=NAME`.
+    #[arg(value_name = "CONFIG|OVERRIDE")]
+    args: Vec<String>,
+}
+
+const WORKLOAD_USAGE: &str =
+    "(CONFIG | --workload NAME [--config-dir DIR] | workload=NAME) [OVERRIDE]...";
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a DLIO workload: generate data if asked, then train and report metrics.
+    #[command(override_usage = format!("dl-driver run [OPTIONS] {WORKLOAD_USAGE}"))]
     Run {
-        /// Workload YAML.
-        config: PathBuf,
+        #[command(flatten)]
+        workload: WorkloadArgs,
     },
     /// Generate the workload's dataset only.
+    #[command(override_usage = format!("dl-driver generate [OPTIONS] {WORKLOAD_USAGE}"))]
     Generate {
-        /// Workload YAML.
-        config: PathBuf,
+        #[command(flatten)]
+        workload: WorkloadArgs,
     },
     /// Check a workload and print its plan without doing any I/O.
+    #[command(override_usage = format!("dl-driver validate [OPTIONS] {WORKLOAD_USAGE}"))]
     Validate {
-        /// Workload YAML.
-        config: PathBuf,
+        #[command(flatten)]
+        workload: WorkloadArgs,
         /// Plan for this many ranks.
         #[arg(long, default_value_t = 1)]
         ranks: u64,
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
+    },
+    /// Print the effective value of one key, as DLIO's dlio_benchmark_query does.
+    ///
+    /// KEY is dotted (`dataset.record_length_bytes`, `model.parallelism.tensor`); DLIO's
+    /// `++workload.workflow.query=KEY` works too. Absent keys print `None`.
+    #[command(
+        override_usage = "dl-driver query [OPTIONS] (CONFIG | --workload NAME [--config-dir DIR] | workload=NAME) KEY [OVERRIDE]..."
+    )]
+    Query {
+        #[command(flatten)]
+        workload: WorkloadArgs,
     },
     /// Inspect the plugins found on the search path.
     Plugins {
@@ -79,15 +123,7 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error in dl-driver (please report it): {info}");
     }));
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
-        .init();
+    dl_driver::log::init();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,18 +140,30 @@ fn dispatch(cli: Cli) -> Result<()> {
         defaults: !cli.no_default_plugin_dirs,
     };
     match cli.command {
-        Command::Run { config } => run::run(&config, &dirs, false),
-        Command::Generate { config } => run::run(&config, &dirs, true),
+        Command::Run { workload } => run::run(&composed(workload)?, &dirs, false),
+        Command::Generate { workload } => run::run(&composed(workload)?, &dirs, true),
+        Command::Query { workload } => {
+            let invocation = resolve(workload, true)?;
+            let (key, overrides) = query_key(invocation.key, invocation.overrides)?;
+            let composed = compose(&invocation.source, &overrides)?;
+            println!("{}", config::query(&composed, &key));
+            Ok(())
+        }
         Command::Validate {
-            config,
+            workload,
             ranks,
             json,
         } => {
-            let summary = run::validate(&config, &dirs, ranks)?;
+            let composed = composed(workload)?;
+            let summary = run::validate(&composed, &dirs, ranks)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
-                println!("{}: valid for {} rank(s)", config.display(), summary.ranks);
+                println!(
+                    "{}: valid for {} rank(s)",
+                    composed.loaded.path.display(),
+                    summary.ranks
+                );
                 println!("  dataset:  {} ({} format)", summary.data, summary.format);
                 println!(
                     "  files:    {} train + {} eval",
@@ -179,4 +227,133 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The workload, key and overrides of a command line, DLIO's spellings resolved.
+struct Invocation {
+    source: WorkloadSource,
+    key: Option<String>,
+    overrides: Vec<String>,
+}
+
+/// An argument that is an override rather than a file or a key.
+fn looks_like_override(arg: &str) -> bool {
+    arg.starts_with(['+', '~']) || arg.contains('=')
+}
+
+/// Splits the positional arguments into the workload (a file, `--workload NAME` or DLIO's
+/// `workload=NAME`), the query KEY when `takes_key`, and the overrides.
+fn resolve(args: WorkloadArgs, takes_key: bool) -> Result<Invocation> {
+    let mut name = args.workload;
+    let mut rest = Vec::new();
+    for arg in args.args {
+        // Hydra takes the config-group selection `workload=NAME` at any position.
+        match arg.strip_prefix("workload=") {
+            Some(selected) => {
+                if let Some(first) = &name {
+                    bail!(
+                        "the workload is chosen twice ('{first}' and '{selected}'); \
+                         give one workload=NAME or --workload NAME"
+                    );
+                }
+                if selected.is_empty() {
+                    bail!("'workload=' needs a name, e.g. workload=unet3d_h100");
+                }
+                name = Some(selected.to_string());
+            }
+            None => rest.push(arg),
+        }
+    }
+    let mut rest = rest.into_iter().peekable();
+    let source = match name {
+        Some(name) => {
+            if let Some(first) = rest
+                .peek()
+                .filter(|a| !takes_key && !looks_like_override(a))
+            {
+                bail!(
+                    "'{first}' is not an override (KEY=VALUE), and the workload is already chosen \
+                     by name ('{name}'); give either a workload file or a workload name"
+                );
+            }
+            WorkloadSource::Named {
+                name,
+                config_dir: args.config_dir,
+            }
+        }
+        None => {
+            let Some(first) = rest.next() else {
+                bail!("no workload given: give a workload YAML (CONFIG), --workload NAME or workload=NAME");
+            };
+            if looks_like_override(&first) && !Path::new(&first).is_file() {
+                bail!(
+                    "'{first}' is an override, but no workload comes before it: give a workload YAML \
+                     (CONFIG), --workload NAME or workload=NAME first (DLIO's default workload is \
+                     workload=default)"
+                );
+            }
+            if args.config_dir.is_some() {
+                tracing::warn!(
+                    "--config-dir is searched for a workload given by name; {first} is read as a file"
+                );
+            }
+            WorkloadSource::File(PathBuf::from(first))
+        }
+    };
+    let mut rest: Vec<String> = rest.collect();
+    // The query's KEY is the one argument that is not an override, wherever it stands.
+    let key = match rest.iter().position(|arg| !looks_like_override(arg)) {
+        Some(at) if takes_key => Some(rest.remove(at)),
+        _ => None,
+    };
+    Ok(Invocation {
+        source,
+        key,
+        overrides: rest,
+    })
+}
+
+/// The query's KEY: the positional one, or DLIO's `++workload.workflow.query=KEY` (taken out
+/// of the overrides, since it is an instruction to the query, not a workload key).
+fn query_key(key: Option<String>, overrides: Vec<String>) -> Result<(String, Vec<String>)> {
+    let mut from_override = None;
+    let mut rest = Vec::new();
+    for text in overrides {
+        match overrides::parse(&text) {
+            Ok(ov)
+                if ov.scope == overrides::Scope::Workload
+                    && ov.path == ["workflow", "query"]
+                    && ov.mode != overrides::Mode::Delete =>
+            {
+                from_override = Some(match ov.value {
+                    Some(serde_json::Value::String(key)) => key,
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                });
+            }
+            _ => rest.push(text),
+        }
+    }
+    match key.or(from_override).filter(|k| !k.is_empty()) {
+        Some(key) => Ok((key, rest)),
+        None => bail!(
+            "which key? give it after the workload (e.g. `dl-driver query CONFIG dataset.record_length_bytes`) \
+             or as ++workload.workflow.query=KEY"
+        ),
+    }
+}
+
+/// Composes the workload and prints its warnings once.
+fn compose(source: &WorkloadSource, overrides: &[String]) -> Result<Composed> {
+    let composed = config::compose(source, overrides)?;
+    for warning in &composed.loaded.warnings {
+        tracing::warn!("{}: {warning}", composed.loaded.path.display());
+    }
+    Ok(composed)
+}
+
+/// Resolves and composes the workload of `run`, `generate` and `validate`.
+fn composed(args: WorkloadArgs) -> Result<Composed> {
+    let invocation = resolve(args, false)?;
+    compose(&invocation.source, &invocation.overrides)
 }

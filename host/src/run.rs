@@ -1,6 +1,6 @@
 //! What the commands do end to end: workload → plugins → plan → engine → output files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use chrono::Local;
@@ -8,9 +8,9 @@ use dl_plugin_api::abi::ComponentKind;
 
 use crate::{
     comm::{self, Solo, World},
-    config::{self, LoadedWorkload, Workload},
+    config::{Composed, Workload},
     engine,
-    metrics::summary,
+    metrics::{host::HostFacts, summary},
     plan::{self, Location, RunPlan},
     plugins::{discover, FormatEntry, Registry, Session, Status, Store},
 };
@@ -30,15 +30,6 @@ pub fn open_registry(dirs: &PluginDirs) -> Result<Registry> {
     Ok(Registry::discover(&search)?)
 }
 
-/// Reads a workload file and prints its warnings.
-pub fn load_workload(path: &Path) -> Result<LoadedWorkload> {
-    let loaded = config::load_file(path)?;
-    for warning in &loaded.warnings {
-        tracing::warn!("{}: {warning}", path.display());
-    }
-    Ok(loaded)
-}
-
 /// The format and stores a workload needs, resolved against the registry.
 pub struct Prepared {
     /// The configured format.
@@ -50,15 +41,45 @@ pub struct Prepared {
 /// Finds the workload's format, configures it, and plans the run for `ranks` ranks.
 pub fn prepare(workload: &Workload, registry: &Registry, ranks: u64) -> Result<Prepared> {
     let format = find_format(registry, &workload.dataset.format)?;
-    let mut dataset = serde_json::to_value(&workload.dataset).context("describing the dataset")?;
-    dataset["format"] = serde_json::json!(workload.dataset.format);
-    let session = format
-        .configure(&dataset.to_string())
-        .map_err(anyhow::Error::from)?;
+    let session = configure(&format, workload)?;
     let plan = plan::build(workload, ranks, &format.extension, |spec| {
         session.file_size(spec)
     })?;
+    warn_all(&plan.warnings);
     Ok(Prepared { session, plan })
+}
+
+/// Plans `workload` for `ranks` ranks without doing I/O. Without the format's plugin the
+/// plan still holds (DLIO names files by format), only file sizes are unknown.
+pub fn plan_only(workload: &Workload, registry: &Registry, ranks: u64) -> Result<RunPlan> {
+    let plan = match find_format(registry, &workload.dataset.format) {
+        Ok(format) => {
+            let session = configure(&format, workload)?;
+            plan::build(workload, ranks, &format.extension, |spec| {
+                session.file_size(spec)
+            })?
+        }
+        Err(missing) => {
+            tracing::warn!("{missing:#}; file sizes are unknown");
+            plan::build(workload, ranks, &workload.dataset.format, |_| {
+                Ok::<_, String>(None)
+            })?
+        }
+    };
+    warn_all(&plan.warnings);
+    Ok(plan)
+}
+
+fn configure(format: &FormatEntry, workload: &Workload) -> Result<Session> {
+    let mut dataset = serde_json::to_value(&workload.dataset).context("describing the dataset")?;
+    dataset["format"] = serde_json::json!(workload.dataset.format);
+    Ok(format.configure(&dataset.to_string())?)
+}
+
+fn warn_all(warnings: &[String]) {
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
 }
 
 fn find_format(registry: &Registry, name: &str) -> Result<std::sync::Arc<FormatEntry>> {
@@ -134,9 +155,9 @@ pub fn world() -> Result<Box<dyn World>> {
 }
 
 /// `dl-driver generate` and `dl-driver run`: generation when asked, then training.
-pub fn run(config_path: &Path, dirs: &PluginDirs, generate_only: bool) -> Result<()> {
+pub fn run(composed: &Composed, dirs: &PluginDirs, generate_only: bool) -> Result<()> {
     let world = world()?;
-    let loaded = load_workload(config_path)?;
+    let loaded = &composed.loaded;
     let workload = &loaded.workload;
     let registry = open_registry(dirs)?;
     for row in registry.problems() {
@@ -214,19 +235,20 @@ pub fn run(config_path: &Path, dirs: &PluginDirs, generate_only: bool) -> Result
     let end = Local::now();
     let metrics = summary::reduce(&report, world.as_ref());
     let metric = summary::metric_object(&metrics, workload, plan.eval.is_some());
-    summary::write_rank_files(&output_dir, world.rank(), &report)
+    let host = HostFacts::read();
+    let facts = summary::RunFacts {
+        workload,
+        ranks: world.size(),
+        epochs: report.epochs.len() as u64,
+        start,
+        end,
+        host: &host,
+    };
+    summary::write_rank_files(&output_dir, world.rank(), &report, &facts)
         .with_context(|| format!("writing per-rank results in {}", output_dir.display()))?;
     if world.rank() == 0 {
-        summary::write_summary(
-            &output_dir,
-            workload,
-            &metric,
-            &report,
-            world.size(),
-            &start,
-            &end,
-        )
-        .with_context(|| format!("writing summary.json in {}", output_dir.display()))?;
+        summary::write_summary(&output_dir, &facts, &metric)
+            .with_context(|| format!("writing summary.json in {}", output_dir.display()))?;
         println!("[OUTPUT] Bytes read: {}", report.bytes_read);
         println!("{}", summary::metric_block(&metric, world.size()));
         println!("[OUTPUT] Results in {}", output_dir.display());
@@ -270,10 +292,10 @@ pub struct PlanSummary {
 }
 
 /// `dl-driver validate`: plans the workload for `ranks` ranks without any I/O.
-pub fn validate(config_path: &Path, dirs: &PluginDirs, ranks: u64) -> Result<PlanSummary> {
-    let loaded = load_workload(config_path)?;
+pub fn validate(composed: &Composed, dirs: &PluginDirs, ranks: u64) -> Result<PlanSummary> {
+    let loaded = &composed.loaded;
     let registry = open_registry(dirs)?;
-    let Prepared { plan, .. } = prepare(&loaded.workload, &registry, ranks.max(1))?;
+    let plan = plan_only(&loaded.workload, &registry, ranks.max(1))?;
     let (bytes, unknown) = plan.dataset.total_bytes();
     Ok(PlanSummary {
         ranks: plan.ranks,

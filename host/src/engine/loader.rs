@@ -39,6 +39,8 @@ pub struct BatchReader<'a> {
     pub pool: BufferPool,
     /// Bytes read so far.
     pub bytes_read: Arc<AtomicU64>,
+    /// This epoch's file order of the split, when shuffled.
+    pub order: Option<Vec<u64>>,
 }
 
 impl BatchReader<'_> {
@@ -46,7 +48,7 @@ impl BatchReader<'_> {
     /// for that sample, and closes it (DLIO's default `on_demand` read type).
     pub fn read_batch(&self, step: u64, rng: &mut SmallRng) -> Result<(), EngineError> {
         for sample in self.phase.batch(self.rank, step) {
-            let (file_index, in_file) = self.phase.locate(sample);
+            let (file_index, in_file) = self.phase.locate(sample, self.order.as_deref());
             let file = &self.files[file_index as usize];
             let key = file.spec.key.as_str();
             let at = |source| EngineError::File {

@@ -3,6 +3,7 @@
 //! recomputes names, sizes or step counts.
 
 mod buffer;
+mod checkpoint;
 mod generate;
 mod io;
 mod loader;
@@ -10,6 +11,9 @@ mod progress;
 mod train;
 
 pub use buffer::{AlignedBuf, BufferPool};
+pub use checkpoint::{
+    checkpoint_dir, read as read_checkpoint, write as write_checkpoint, CheckpointIo,
+};
 pub use generate::{generate, GenerationReport};
 pub use io::{HostOutput, HostSource};
 pub use train::{train, EpochRecord, PhaseRecord, TrainContext, TrainingReport};
@@ -59,6 +63,14 @@ pub enum EngineError {
         /// The first missing key.
         first: String,
     },
+    /// A checkpoint file to read is missing or shorter than planned.
+    #[error("checkpoint file {key}: {message}")]
+    Checkpoint {
+        /// The file (its local path for local stores).
+        key: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// A bug in dl-driver itself.
     #[error("internal error: {0}")]
     Internal(String),
@@ -72,9 +84,14 @@ pub fn check_dataset(plan: &RunPlan, store: &Store, rank: u64) -> Result<(), Eng
         if samples.is_empty() {
             continue;
         }
-        let first = phase.locate(samples.start).0;
-        let last = phase.locate(samples.end - 1).0;
-        needed.extend(first..=last);
+        // Shuffled epochs may put any file in this rank's range: check every file then.
+        if plan.file_order == crate::plan::FileOrder::Listed {
+            let first = phase.locate(samples.start, None).0;
+            let last = phase.locate(samples.end - 1, None).0;
+            needed.extend(first..=last);
+        } else {
+            needed.extend(phase.first_file..phase.first_file + phase.files());
+        }
     }
     let mut missing = Vec::new();
     for index in &needed {

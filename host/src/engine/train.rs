@@ -105,14 +105,15 @@ pub fn train(ctx: &TrainContext) -> Result<TrainingReport, EngineError> {
     for epoch in 1..=ctx.plan.epochs {
         let phase = &ctx.plan.train;
         if ctx.announce {
-            println!(
-                "[OUTPUT] Starting epoch {epoch}: {} steps expected",
+            crate::log::output(&format!(
+                "Starting epoch {epoch}: {} steps expected",
                 phase.steps
-            );
+            ));
         }
         let start = Local::now();
         let clock = Instant::now();
-        let reader = batch_reader(ctx, phase, &pool, &bytes_read);
+        let (train_order, eval_order) = ctx.plan.file_orders(epoch);
+        let reader = batch_reader(ctx, phase, train_order, &pool, &bytes_read);
         let block = run_phase(
             ctx,
             &reader,
@@ -126,32 +127,35 @@ pub fn train(ctx: &TrainContext) -> Result<TrainingReport, EngineError> {
         let seconds = clock.elapsed().as_secs_f64();
         let block = finish_block(block, phase, exclusion, true);
         if ctx.announce {
-            println!(
-                "[OUTPUT] Ending block 1 - {} steps completed in {:.2} s",
+            crate::log::output(&format!(
+                "Ending block 1 - {} steps completed in {:.2} s",
                 block.steps.len(),
                 block.seconds
-            );
-            println!("[OUTPUT] Epoch {epoch} - Block 1 [Training] Accelerator Utilization [AU] (%): {:.4}", block.metrics.au_percent);
-            println!(
-                "[OUTPUT] Epoch {epoch} - Block 1 [Training] Throughput (samples/second): {:.4}",
+            ));
+            crate::log::output(&format!(
+                "Epoch {epoch} - Block 1 [Training] Accelerator Utilization [AU] (%): {:.4}",
+                block.metrics.au_percent
+            ));
+            crate::log::output(&format!(
+                "Epoch {epoch} - Block 1 [Training] Throughput (samples/second): {:.4}",
                 block.metrics.throughput * ctx.world.size() as f64
-            );
-            println!(
-                "[OUTPUT] Ending epoch {epoch} - {} steps completed in {seconds:.2} s",
+            ));
+            crate::log::output(&format!(
+                "Ending epoch {epoch} - {} steps completed in {seconds:.2} s",
                 block.steps.len()
-            );
+            ));
         }
         let epoch_metrics = metrics::epoch(&[(block.metrics, block.steps.len())]);
         let mut eval = None;
         if let Some(eval_phase) = ctx.plan.eval.as_ref().filter(|_| epoch >= next_eval) {
             next_eval += workload.evaluation.epochs_between_evals.max(1);
             if ctx.announce {
-                println!(
-                    "[OUTPUT] Starting eval - {} steps expected",
+                crate::log::output(&format!(
+                    "Starting eval - {} steps expected",
                     eval_phase.steps
-                );
+                ));
             }
-            let reader = batch_reader(ctx, eval_phase, &pool, &bytes_read);
+            let reader = batch_reader(ctx, eval_phase, eval_order, &pool, &bytes_read);
             let pass = run_phase(
                 ctx,
                 &reader,
@@ -163,14 +167,14 @@ pub fn train(ctx: &TrainContext) -> Result<TrainingReport, EngineError> {
             )?;
             let pass = finish_block(pass, eval_phase, exclusion, false);
             if ctx.announce {
-                println!(
-                    "[OUTPUT] Epoch {epoch} [Eval] Accelerator Utilization [AU] (%): {:.4}",
+                crate::log::output(&format!(
+                    "Epoch {epoch} [Eval] Accelerator Utilization [AU] (%): {:.4}",
                     pass.metrics.au_percent
-                );
-                println!(
-                    "[OUTPUT] Epoch {epoch} [Eval] Throughput (samples/second): {:.4}",
+                ));
+                crate::log::output(&format!(
+                    "Epoch {epoch} [Eval] Throughput (samples/second): {:.4}",
                     pass.metrics.throughput * ctx.world.size() as f64
-                );
+                ));
             }
             eval = Some(pass);
         }
@@ -191,6 +195,7 @@ pub fn train(ctx: &TrainContext) -> Result<TrainingReport, EngineError> {
 fn batch_reader<'a>(
     ctx: &TrainContext<'a>,
     phase: &'a PhasePlan,
+    order: Option<Vec<u64>>,
     pool: &BufferPool,
     bytes: &Arc<AtomicU64>,
 ) -> BatchReader<'a> {
@@ -206,6 +211,7 @@ fn batch_reader<'a>(
             .with_stdev(reader.preprocess_time_stdev),
         pool: pool.clone(),
         bytes_read: Arc::clone(bytes),
+        order,
     }
 }
 

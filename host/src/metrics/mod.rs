@@ -2,6 +2,7 @@
 //! block AU and throughput with the first steps excluded and the hard-coded `n − 2`, epoch
 //! values weighted by steps, AU averaged and throughput summed across ranks.
 
+pub mod host;
 pub mod summary;
 
 /// Timings of one step, in seconds.

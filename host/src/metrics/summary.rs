@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Local};
 use serde_json::{json, Map, Value};
 
-use super::mean_stdev;
+use super::{host::HostFacts, mean_stdev};
 use crate::{comm::World, config::Workload, engine::TrainingReport};
 
 /// DLIO's timestamp format (local time, microseconds).
@@ -129,31 +129,78 @@ pub fn metric_object(
 /// Writes `summary.json` (rank 0).
 pub fn write_summary(
     dir: &Path,
-    workload: &Workload,
+    run: &RunFacts,
     metric: &Map<String, Value>,
-    report: &TrainingReport,
-    ranks: u64,
-    start: &DateTime<Local>,
-    end: &DateTime<Local>,
 ) -> std::io::Result<()> {
+    let dataset = &run.workload.dataset;
+    let per_host = run.data_bytes_per_host();
+    // Lists have one entry per host; this build runs on one.
     let summary = json!({
-        "start": timestamp(start),
-        "num_accelerators": ranks,
+        "start": timestamp(&run.start),
+        "num_accelerators": run.ranks,
         "num_hosts": 1,
         "hostname": hostname(),
         "metric": metric,
-        "num_files_train": workload.dataset.num_files_train,
-        "num_files_eval": workload.dataset.num_files_eval,
-        "num_samples_per_file": workload.dataset.num_samples_per_file,
-        "epochs": report.epochs.len(),
-        "end": timestamp(end),
+        "num_files_train": dataset.num_files_train,
+        "num_files_eval": dataset.num_files_eval,
+        "num_samples_per_file": dataset.num_samples_per_file,
+        "host_cpu_count": [run.host.cpu_count],
+        "host_processor_name": run.host.processor_name,
+        "potential_caching": [run.host.potential_caching(per_host)],
+        "host_cpuinfo": run.host.cpuinfo,
+        "host_meminfo": run.host.meminfo,
+        "host_memory_GB": [run.host.memory_gib],
+        "data_size_per_host_GB": per_host / (1u64 << 30) as f64,
+        "epochs": run.epochs,
+        "end": timestamp(&run.end),
     });
     write_json(&dir.join("summary.json"), &summary)
 }
 
+/// What `summary.json` and the per-rank files say about the run besides its metrics.
+pub struct RunFacts<'a> {
+    /// The workload.
+    pub workload: &'a Workload,
+    /// Number of ranks.
+    pub ranks: u64,
+    /// Epochs recorded.
+    pub epochs: u64,
+    /// Wall-clock start.
+    pub start: DateTime<Local>,
+    /// Wall-clock end.
+    pub end: DateTime<Local>,
+    /// This machine.
+    pub host: &'a HostFacts,
+}
+
+impl RunFacts<'_> {
+    /// DLIO's `data_size_per_host_GB` in bytes: ranks per host × the samples each rank owns ×
+    /// the nominal sample size.
+    pub fn data_bytes_per_host(&self) -> f64 {
+        let dataset = &self.workload.dataset;
+        let samples = dataset.num_samples_per_file * dataset.num_files_train;
+        let ranks = self.ranks.max(1);
+        (ranks * (samples / ranks)) as f64 * dataset.record_length_bytes
+    }
+}
+
 /// Writes `<rank>_output.json` and `<rank>_per_epoch_stats.json`.
-pub fn write_rank_files(dir: &Path, rank: u64, report: &TrainingReport) -> std::io::Result<()> {
+pub fn write_rank_files(
+    dir: &Path,
+    rank: u64,
+    report: &TrainingReport,
+    run: &RunFacts,
+) -> std::io::Result<()> {
     let mut output = Map::new();
+    output.insert("host_memory_GB".into(), json!(run.host.memory_gib));
+    output.insert("host_cpu_count".into(), json!(run.host.cpu_count));
+    output.insert("host_processor_name".into(), json!(run.host.processor_name));
+    output.insert(
+        "potential_caching".into(),
+        json!(run.host.potential_caching(run.data_bytes_per_host())),
+    );
+    output.insert("host_cpuinfo".into(), json!(run.host.cpuinfo));
+    output.insert("host_meminfo".into(), json!(run.host.meminfo));
     let mut stats = Map::new();
     for epoch in &report.epochs {
         let mut load = Map::new();

@@ -2,17 +2,21 @@
 //! its name, shape and size, and each phase's steps and per-rank samples. The engine reads this
 //! and never recomputes it.
 
+pub mod checkpoint;
 mod files;
 mod numpy_rng;
 mod steps;
+mod validate;
 
 use std::path::Path;
 
 use dl_plugin_api::abi::FileSpec;
 
+pub use checkpoint::{CheckpointFile, CheckpointPlan};
 pub use files::{content_seed, file_key, file_specs, sample_shapes, Split};
 pub use numpy_rng::RandomState;
 pub use steps::PhasePlan;
+pub use validate::data_loader;
 
 use crate::config::Workload;
 
@@ -108,6 +112,22 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// How the iterative sampler orders files each epoch (`reader.file_shuffle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOrder {
+    /// As listed (DLIO's index sampler, or `file_shuffle: off`).
+    Listed,
+    /// numpy's shuffle seeded with `seed` (+ epoch when `change_per_epoch`), as DLIO does.
+    Seeded {
+        /// `train.seed`.
+        seed: u64,
+        /// `train.seed_change_epoch`.
+        change_per_epoch: bool,
+    },
+    /// A fresh random order each epoch (`file_shuffle: random`).
+    Random,
+}
+
 /// One file of the dataset with its planned size.
 #[derive(Debug, Clone)]
 pub struct PlannedFile {
@@ -158,6 +178,38 @@ pub struct RunPlan {
     pub train: PhasePlan,
     /// The evaluation loop, when enabled and there are evaluation files.
     pub eval: Option<PhasePlan>,
+    /// What the user should hear about the workload (rules DLIO only warns about).
+    pub warnings: Vec<String>,
+    /// File order of the iterative sampler.
+    pub file_order: FileOrder,
+}
+
+impl RunPlan {
+    /// The training and evaluation file permutations of `epoch` (1-based), when files are
+    /// shuffled: one generator shuffles the training list, then the evaluation list, as
+    /// DLIO's `reconfigure` does. Ranks then read by global sample id over the shuffled
+    /// lists (DLIO's iterative sampler skips files on ranks > 0 instead, Q-13).
+    pub fn file_orders(&self, epoch: u64) -> (Option<Vec<u64>>, Option<Vec<u64>>) {
+        let seed = match self.file_order {
+            FileOrder::Listed => return (None, None),
+            FileOrder::Seeded {
+                seed,
+                change_per_epoch,
+            } => seed + if change_per_epoch { epoch } else { 0 },
+            FileOrder::Random => rand::RngCore::next_u64(
+                &mut <rand::rngs::SmallRng as rand::SeedableRng>::from_os_rng(),
+            ),
+        };
+        let mut rng = RandomState::new(seed as u32);
+        let mut train: Vec<u64> = (0..self.train.files()).collect();
+        rng.shuffle(&mut train);
+        let eval = self.eval.as_ref().map(|eval| {
+            let mut order: Vec<u64> = (0..eval.files()).collect();
+            rng.shuffle(&mut order);
+            order
+        });
+        (Some(train), eval)
+    }
 }
 
 /// A workload that cannot be planned.
@@ -192,6 +244,7 @@ pub fn build<E: std::fmt::Display>(
 ) -> Result<RunPlan, PlanError> {
     let dataset = &workload.dataset;
     let reader = &workload.reader;
+    let warnings = validate::check(workload, ranks)?;
     if reader.batch_size == 0 {
         return Err(PlanError::Invalid {
             key: "reader.batch_size",
@@ -266,7 +319,23 @@ pub fn build<E: std::fmt::Display>(
         },
         train,
         eval,
+        warnings,
+        file_order: file_order(workload),
     })
+}
+
+/// DLIO shuffles files only in its iterative sampler (the tensorflow loader on formats other
+/// than tfrecord); the PyTorch index sampler reads files in listed order whatever the setting.
+fn file_order(workload: &Workload) -> FileOrder {
+    let iterative = data_loader(workload) == "tensorflow" && workload.dataset.format != "tfrecord";
+    match (iterative, workload.reader.file_shuffle.as_str()) {
+        (true, "seed") => FileOrder::Seeded {
+            seed: workload.train.seed,
+            change_per_epoch: workload.train.seed_change_epoch,
+        },
+        (true, "random") => FileOrder::Random,
+        _ => FileOrder::Listed,
+    }
 }
 
 #[cfg(test)]
@@ -339,6 +408,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("names the bucket"), "{err}");
+    }
+
+    #[test]
+    fn the_iterative_sampler_shuffles_files_like_numpy() {
+        let mut workload = Workload {
+            framework: crate::config::Framework::Tensorflow,
+            ..Workload::default()
+        };
+        workload.dataset.format = "npz".into();
+        workload.reader.file_shuffle = "seed".into();
+        workload.reader.batch_size = 1;
+        let plan = build(&workload, 1, "npz", |_| Ok::<_, String>(Some(1))).unwrap();
+        let (train, eval) = plan.file_orders(1);
+        assert_eq!(
+            train.unwrap(),
+            [3, 7, 0, 5, 2, 1, 4, 6],
+            "np.random.seed(124); shuffle(arange(8))"
+        );
+        assert!(eval.is_none());
+        assert_ne!(plan.file_orders(2).0.unwrap(), [3, 7, 0, 5, 2, 1, 4, 6]);
+        workload.framework = crate::config::Framework::Pytorch;
+        workload.reader.data_loader = Some("pytorch".into());
+        let plan = build(&workload, 1, "npz", |_| Ok::<_, String>(Some(1))).unwrap();
+        assert_eq!(
+            plan.file_orders(1),
+            (None, None),
+            "the index sampler ignores file_shuffle"
+        );
     }
 
     #[test]

@@ -83,6 +83,35 @@ impl RandomState {
     pub fn normal(&mut self, loc: f64, scale: f64) -> f64 {
         loc + scale * self.gauss()
     }
+
+    /// A uniform integer in `[0, max]` by numpy's masked rejection (`random_interval`).
+    fn interval(&mut self, max: u64) -> u64 {
+        if max == 0 {
+            return 0;
+        }
+        let mut mask = max;
+        for shift in [1, 2, 4, 8, 16, 32] {
+            mask |= mask >> shift;
+        }
+        loop {
+            let value = if max <= u64::from(u32::MAX) {
+                u64::from(self.next_u32()) & mask
+            } else {
+                ((u64::from(self.next_u32()) << 32) | u64::from(self.next_u32())) & mask
+            };
+            if value <= max {
+                return value;
+            }
+        }
+    }
+
+    /// `shuffle(items)` in place: Fisher–Yates from the end, as numpy's legacy generator.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.interval(i as u64) as usize;
+            items.swap(i, j);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -103,6 +132,14 @@ mod tests {
             let got = rng.normal(0.0, 1.0);
             assert!((got - want).abs() < 1e-15, "got {got}, numpy gives {want}");
         }
+    }
+
+    #[test]
+    fn shuffle_matches_numpy() {
+        // np.random.seed(124); x = np.arange(8); np.random.shuffle(x)  (DLIO's seed 123, epoch 1)
+        let mut items: Vec<u64> = (0..8).collect();
+        RandomState::new(124).shuffle(&mut items);
+        assert_eq!(items, [3, 7, 0, 5, 2, 1, 4, 6]);
     }
 
     #[test]

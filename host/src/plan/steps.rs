@@ -69,12 +69,19 @@ impl PhasePlan {
         start..start + self.batch_size
     }
 
-    /// File (index in the combined list) and sample-in-file of a global sample of the split.
-    pub fn locate(&self, sample: u64) -> (u64, u64) {
-        (
-            self.first_file + sample / self.samples_per_file,
-            sample % self.samples_per_file,
-        )
+    /// File (index in the combined file list) and sample-in-file of a global sample of the
+    /// split, with the split's files in `order` (a permutation of `0..files`) when shuffled.
+    pub fn locate(&self, sample: u64, order: Option<&[u64]>) -> (u64, u64) {
+        let position = sample / self.samples_per_file;
+        let file = order
+            .and_then(|o| o.get(position as usize).copied())
+            .unwrap_or(position);
+        (self.first_file + file, sample % self.samples_per_file)
+    }
+
+    /// Number of files in the split.
+    pub fn files(&self) -> u64 {
+        self.samples / self.samples_per_file.max(1)
     }
 }
 
@@ -116,7 +123,8 @@ mod tests {
     #[test]
     fn samples_map_to_files() {
         let plan = PhasePlan::new(Split::Valid, 4, 64, 3, 2, 1);
-        assert_eq!(plan.locate(0), (64, 0));
-        assert_eq!(plan.locate(5), (65, 2));
+        assert_eq!(plan.locate(0, None), (64, 0));
+        assert_eq!(plan.locate(5, None), (65, 2));
+        assert_eq!(plan.locate(5, Some(&[2, 3, 0, 1])), (67, 2));
     }
 }
