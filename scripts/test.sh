@@ -22,3 +22,6 @@ trap 'rm -rf "$scratch"' EXIT
 grep -q '^\[METRIC\] Training Accelerator Utilization' "$scratch/quickstart.log"
 ls "$scratch"/output/quickstart/*/summary.json > /dev/null
 echo "quickstart: ok"
+
+# Every DLIO and MLPerf workload of ../shared/conformance validates (skipped when absent).
+scripts/conformance.sh

@@ -71,9 +71,9 @@ enum Command {
     Validate {
         #[command(flatten)]
         workload: WorkloadArgs,
-        /// Plan for this many ranks.
-        #[arg(long, default_value_t = 1)]
-        ranks: u64,
+        /// Plan for this many ranks (default: 1, or the fewest the model layout allows).
+        #[arg(long)]
+        ranks: Option<u64>,
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
@@ -159,31 +159,31 @@ fn dispatch(cli: Cli) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
+                let chosen = if ranks.is_none() && summary.ranks > 1 {
+                    " (the fewest its model layout allows; set --ranks P)"
+                } else {
+                    ""
+                };
                 println!(
-                    "{}: valid for {} rank(s)",
+                    "{}: valid for {} rank(s){chosen}",
                     composed.loaded.path.display(),
                     summary.ranks
                 );
-                println!("  dataset:  {} ({} format)", summary.data, summary.format);
-                println!(
-                    "  files:    {} train + {} eval",
-                    summary.train_files, summary.eval_files
-                );
-                let unknown = if summary.files_of_unknown_size > 0 {
-                    format!(
-                        " (+{} files of unknown size)",
-                        summary.files_of_unknown_size
-                    )
-                } else {
-                    String::new()
-                };
-                println!("  bytes:    {}{unknown}", summary.dataset_bytes);
-                println!(
-                    "  steps:    {} per epoch × {} epochs",
-                    summary.train_steps_per_epoch, summary.epochs
-                );
-                if let Some(eval) = summary.eval_steps {
-                    println!("  eval:     {eval} steps per pass");
+                if summary.uses_dataset {
+                    print!("{}", dataset_lines(&summary));
+                }
+                if let Some(checkpoint) = &summary.checkpoint {
+                    println!(
+                        "  checkpoint: {} files, {} bytes per checkpoint",
+                        checkpoint.files, checkpoint.bytes
+                    );
+                    println!(
+                        "              {:.2} GB (DLIO's checkpoint_size_GB) in {}",
+                        checkpoint.size_gb, checkpoint.location
+                    );
+                    if let Some(parameters) = checkpoint.parameters {
+                        println!("              {parameters} model parameters");
+                    }
                 }
             }
             Ok(())
@@ -356,4 +356,26 @@ fn compose(source: &WorkloadSource, overrides: &[String]) -> Result<Composed> {
 fn composed(args: WorkloadArgs) -> Result<Composed> {
     let invocation = resolve(args, false)?;
     compose(&invocation.source, &invocation.overrides)
+}
+
+/// The dataset part of `validate`'s text output.
+fn dataset_lines(summary: &run::PlanSummary) -> String {
+    let unknown = match summary.files_of_unknown_size {
+        0 => String::new(),
+        n => format!(" (+{n} files of unknown size)"),
+    };
+    let mut text = format!(
+        "  dataset:  {} ({} format)\n  files:    {} train + {} eval\n  bytes:    {}{unknown}\n  steps:    {} per epoch × {} epochs\n",
+        summary.data,
+        summary.format,
+        summary.train_files,
+        summary.eval_files,
+        summary.dataset_bytes,
+        summary.train_steps_per_epoch,
+        summary.epochs
+    );
+    if let Some(eval) = summary.eval_steps {
+        text.push_str(&format!("  eval:     {eval} steps per pass\n"));
+    }
+    text
 }

@@ -5,3 +5,4 @@ mod compose;
 mod plugins;
 mod run;
 mod support;
+mod workloads;

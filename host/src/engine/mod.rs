@@ -4,6 +4,7 @@
 
 mod buffer;
 mod checkpoint;
+mod checkpointing;
 mod generate;
 mod io;
 mod loader;
@@ -14,6 +15,7 @@ pub use buffer::{AlignedBuf, BufferPool};
 pub use checkpoint::{
     checkpoint_dir, read as read_checkpoint, write as write_checkpoint, CheckpointIo,
 };
+pub use checkpointing::{checkpoint_only, CheckpointRecord, Checkpointer};
 pub use generate::{generate, GenerationReport};
 pub use io::{HostOutput, HostSource};
 pub use train::{train, EpochRecord, PhaseRecord, TrainContext, TrainingReport};

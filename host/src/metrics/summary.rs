@@ -100,30 +100,108 @@ fn phase_metrics(
     m
 }
 
-/// The `metric` object of `summary.json`.
+/// The `metric` object of `summary.json`: training (and evaluation) keys when the run
+/// trained, then the checkpoint keys when it checkpointed; a checkpoint-only run has only
+/// the checkpoint keys.
 pub fn metric_object(
     metrics: &RunMetrics,
     workload: &Workload,
     evaluation: bool,
+    checkpoints: Option<&CheckpointMetrics>,
 ) -> Map<String, Value> {
     let record = workload.dataset.record_length_bytes;
-    let mut m = phase_metrics(
-        "train",
-        &metrics.train_au,
-        &metrics.train_throughput,
-        record,
-        workload.metric.au,
-    );
-    if evaluation {
+    let mut m = Map::new();
+    if workload.workflow.train {
         m.extend(phase_metrics(
-            "eval",
-            &metrics.eval_au,
-            &metrics.eval_throughput,
+            "train",
+            &metrics.train_au,
+            &metrics.train_throughput,
             record,
             workload.metric.au,
         ));
+        if evaluation {
+            m.extend(phase_metrics(
+                "eval",
+                &metrics.eval_au,
+                &metrics.eval_throughput,
+                record,
+                workload.metric.au,
+            ));
+        }
+    }
+    if let Some(checkpoints) = checkpoints {
+        m.extend(checkpoints.to_map());
     }
     m
+}
+
+/// Checkpoint durations and throughputs of rank 0 (DLIO reports rank 0's own timings, over
+/// the whole job's checkpoint size).
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointMetrics {
+    /// Seconds of each save.
+    pub save_seconds: Vec<f64>,
+    /// GiB/s of each save.
+    pub save_throughput: Vec<f64>,
+    /// Seconds of each load.
+    pub load_seconds: Vec<f64>,
+    /// GiB/s of each load.
+    pub load_throughput: Vec<f64>,
+    /// The whole job's checkpoint size in GiB.
+    pub size_gib: f64,
+}
+
+impl CheckpointMetrics {
+    /// From this rank's records and the plan's reported size.
+    pub fn new<'a>(
+        records: impl Iterator<Item = &'a crate::engine::CheckpointRecord>,
+        size_gib: f64,
+    ) -> Self {
+        let mut metrics = CheckpointMetrics {
+            size_gib,
+            ..Default::default()
+        };
+        for record in records {
+            let (seconds, throughput) = if record.save {
+                (&mut metrics.save_seconds, &mut metrics.save_throughput)
+            } else {
+                (&mut metrics.load_seconds, &mut metrics.load_throughput)
+            };
+            seconds.push(record.seconds);
+            throughput.push(record.gib_per_second);
+        }
+        metrics
+    }
+
+    fn to_map(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        let mut put = |prefix: &str, seconds: &[f64], throughput: &[f64]| {
+            let (io_mean, io_sd) = mean_stdev(throughput);
+            let (dur_mean, dur_sd) = mean_stdev(seconds);
+            m.insert(
+                format!("{prefix}_checkpoint_io_mean_GB_per_second"),
+                json!(io_mean),
+            );
+            m.insert(
+                format!("{prefix}_checkpoint_io_stdev_GB_per_second"),
+                json!(io_sd),
+            );
+            m.insert(
+                format!("{prefix}_checkpoint_duration_mean_seconds"),
+                json!(dur_mean),
+            );
+            m.insert(
+                format!("{prefix}_checkpoint_duration_stdev_seconds"),
+                json!(dur_sd),
+            );
+        };
+        put("save", &self.save_seconds, &self.save_throughput);
+        if !self.load_seconds.is_empty() {
+            put("load", &self.load_seconds, &self.load_throughput);
+        }
+        m.insert("checkpoint_size_GB".into(), json!(self.size_gib));
+        m
+    }
 }
 
 /// Writes `summary.json` (rank 0).
@@ -237,8 +315,22 @@ pub fn write_rank_files(
                 );
             }
         }
+        for record in &epoch.checkpoints {
+            phases.insert(
+                record.name.clone(),
+                json!({
+                    "start": timestamp(&record.start),
+                    "end": timestamp(&record.end),
+                    "duration": record.seconds,
+                    "throughput": record.gib_per_second,
+                }),
+            );
+        }
         phases.insert("end".into(), json!(timestamp(&epoch.end)));
-        phases.insert("duration".into(), json!(format!("{:.2}", epoch.seconds)));
+        // Checkpoint-only runs have no training, and DLIO gives their epoch no duration.
+        if !epoch.blocks.is_empty() {
+            phases.insert("duration".into(), json!(format!("{:.2}", epoch.seconds)));
+        }
         if let Some(eval) = &epoch.eval {
             phases.insert(
                 "eval".into(),
@@ -273,57 +365,60 @@ pub fn metric_block(metric: &Map<String, Value>, ranks: u64) -> String {
             .unwrap_or("fail")
             .to_string()
     };
-    let pair = |mean: &str, stdev: &str| format!("{:.4} ({:.4})", number(mean), number(stdev));
-    let rule = "[METRIC] ==========================================================".to_string();
+    let pair = |prefix: &str, mean: &str, stdev: &str| {
+        format!("{prefix}: {:.4} ({:.4})", number(mean), number(stdev))
+    };
+    let rule = "[METRIC] ==========================================================";
     let mut lines = vec![
-        rule.clone(),
-        format!("[METRIC] Number of Simulated Accelerators: {ranks}"),
-        format!(
-            "[METRIC] Training Accelerator Utilization [AU] (%): {}",
-            pair("train_au_mean_percentage", "train_au_stdev_percentage")
-        ),
-        format!(
-            "[METRIC] Training Throughput (samples/second): {}",
-            pair(
-                "train_throughput_mean_samples_per_second",
-                "train_throughput_stdev_samples_per_second"
-            )
-        ),
-        format!(
-            "[METRIC] Training I/O Throughput (MB/second): {}",
-            pair(
-                "train_io_mean_MB_per_second",
-                "train_io_stdev_MB_per_second"
-            )
-        ),
-        format!(
-            "[METRIC] train_au_meet_expectation: {}",
-            text("train_au_meet_expectation")
-        ),
+        rule.to_string(),
+        format!("Number of Simulated Accelerators: {ranks}"),
     ];
-    if metric.contains_key("eval_au_mean_percentage") {
-        lines.push(format!(
-            "[METRIC] Eval Accelerator Utilization [AU] (%): {}",
-            pair("eval_au_mean_percentage", "eval_au_stdev_percentage")
+    for (phase, title, ratio) in [
+        ("train", "Training", "Training I/O"),
+        ("eval", "Eval", "Eval"),
+    ] {
+        if !metric.contains_key(&format!("{phase}_au_mean_percentage")) {
+            continue;
+        }
+        lines.push(pair(
+            &format!("{title} Accelerator Utilization [AU] (%)"),
+            &format!("{phase}_au_mean_percentage"),
+            &format!("{phase}_au_stdev_percentage"),
+        ));
+        lines.push(pair(
+            &format!("{title} Throughput (samples/second)"),
+            &format!("{phase}_throughput_mean_samples_per_second"),
+            &format!("{phase}_throughput_stdev_samples_per_second"),
+        ));
+        lines.push(pair(
+            &format!("{ratio} Throughput (MB/second)"),
+            &format!("{phase}_io_mean_MB_per_second"),
+            &format!("{phase}_io_stdev_MB_per_second"),
         ));
         lines.push(format!(
-            "[METRIC] Eval Throughput (samples/second): {}",
-            pair(
-                "eval_throughput_mean_samples_per_second",
-                "eval_throughput_stdev_samples_per_second"
-            )
-        ));
-        lines.push(format!(
-            "[METRIC] Eval Throughput (MB/second): {}",
-            pair("eval_io_mean_MB_per_second", "eval_io_stdev_MB_per_second")
-        ));
-        lines.push(format!(
-            "[METRIC] eval_au_meet_expectation: {}",
-            text("eval_au_meet_expectation")
+            "{phase}_au_meet_expectation: {}",
+            text(&format!("{phase}_au_meet_expectation"))
         ));
     }
-    lines.push(rule);
-    lines.join("\n")
+    for (kind, title) in [("save", "save"), ("load", "load")] {
+        if !metric.contains_key(&format!("{kind}_checkpoint_duration_mean_seconds")) {
+            continue;
+        }
+        lines.push(pair(
+            &format!("Checkpoint {title} duration (seconds)"),
+            &format!("{kind}_checkpoint_duration_mean_seconds"),
+            &format!("{kind}_checkpoint_duration_stdev_seconds"),
+        ));
+        lines.push(pair(
+            &format!("Checkpoint {title} I/O Throughput (GB/second)"),
+            &format!("{kind}_checkpoint_io_mean_GB_per_second"),
+            &format!("{kind}_checkpoint_io_stdev_GB_per_second"),
+        ));
+    }
+    let mut out: Vec<String> = vec![lines[0].clone()];
+    out.extend(lines[1..].iter().map(|line| format!("[METRIC] {line}")));
+    out.push(rule.to_string());
+    out.join("\n")
 }
 
 fn hostname() -> String {
