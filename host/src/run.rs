@@ -297,7 +297,11 @@ pub fn run(composed: &Composed, dirs: &PluginDirs, generate_only: bool) -> Resul
     let (report, evaluation) = match (&prepared, training) {
         (Some(Prepared { session, plan }), true) => {
             let store = connect(&registry, &plan.dataset.read_location, workload)?;
-            engine::check_dataset(plan, &store, world.rank())?;
+            let mut plan = plan.clone();
+            for warning in engine::locate_dataset(&mut plan, &store, world.rank())? {
+                tracing::warn!("{warning}");
+            }
+            let plan = &plan;
             if announce {
                 crate::log::output(&format!(
                     "Max steps per epoch: {} = {} * {} / {} / {} (samples per file * num files / batch size / comm size)",

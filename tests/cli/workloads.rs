@@ -353,3 +353,51 @@ fn checkpoints_follow_dlios_epoch_and_step_cadence() {
         ]
     );
 }
+
+#[test]
+fn a_run_uses_the_first_files_of_a_larger_existing_dataset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["npz", "file"]);
+    let common = [
+        "workload=default",
+        "++workload.train.computation_time=0",
+        "++workload.train.epochs=1",
+    ];
+    // DLIO's test_subset: generate the 64-file default dataset, then train on 8 of its files.
+    run_ok(
+        dl_driver_with(tmp.path(), &plugins)
+            .arg("generate")
+            .args(common),
+    );
+    let (_, stderr) = run_ok(
+        dl_driver_with(tmp.path(), &plugins)
+            .arg("run")
+            .args(common)
+            .args([
+                "++workload.dataset.num_files_train=8",
+                "++workload.dataset.num_files_eval=2",
+                "++workload.evaluation.eval_time=0",
+                "++workload.output.folder=out_subset",
+            ]),
+    );
+    assert!(
+        stderr.contains("holds 64 files; using the first 8"),
+        "{stderr}"
+    );
+    let output = read_json(&tmp.path().join("out_subset/0_output.json"));
+    assert_eq!(
+        output["1"]["load"]["block1"].as_array().unwrap().len(),
+        2,
+        "8 files / batch 4"
+    );
+    // Asking for more than exist still says how to generate them.
+    let (result, _, stderr) = run(dl_driver_with(tmp.path(), &plugins)
+        .arg("run")
+        .args(common)
+        .arg("++workload.dataset.num_files_train=100"));
+    assert_eq!(result.status.code(), Some(1));
+    assert!(
+        stderr.contains("Not enough training dataset is found"),
+        "{stderr}"
+    );
+}

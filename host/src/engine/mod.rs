@@ -5,6 +5,7 @@
 mod buffer;
 mod checkpoint;
 mod checkpointing;
+mod dataset;
 mod generate;
 mod io;
 mod loader;
@@ -16,14 +17,12 @@ pub use checkpoint::{
     checkpoint_dir, read as read_checkpoint, write as write_checkpoint, CheckpointIo,
 };
 pub use checkpointing::{checkpoint_only, CheckpointRecord, Checkpointer};
+pub use dataset::locate_dataset;
 pub use generate::{generate, GenerationReport};
 pub use io::{HostOutput, HostSource};
 pub use train::{train, EpochRecord, PhaseRecord, TrainContext, TrainingReport};
 
-use crate::{
-    plan::RunPlan,
-    plugins::{PluginCallError, Store},
-};
+use crate::plugins::PluginCallError;
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -76,49 +75,4 @@ pub enum EngineError {
     /// A bug in dl-driver itself.
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-/// Checks that every file this rank reads in `plan` exists with its planned size.
-pub fn check_dataset(plan: &RunPlan, store: &Store, rank: u64) -> Result<(), EngineError> {
-    let mut needed = std::collections::BTreeSet::new();
-    for phase in std::iter::once(&plan.train).chain(plan.eval.as_ref()) {
-        let samples = phase.rank_samples(rank);
-        if samples.is_empty() {
-            continue;
-        }
-        // Shuffled epochs may put any file in this rank's range: check every file then.
-        if plan.file_order == crate::plan::FileOrder::Listed {
-            let first = phase.locate(samples.start, None).0;
-            let last = phase.locate(samples.end - 1, None).0;
-            needed.extend(first..=last);
-        } else {
-            needed.extend(phase.first_file..phase.first_file + phase.files());
-        }
-    }
-    let mut missing = Vec::new();
-    for index in &needed {
-        let file = &plan.dataset.files[*index as usize];
-        let key = file.spec.key.as_str();
-        let found = store.stat(key).map_err(|source| EngineError::File {
-            key: key.to_string(),
-            source,
-        })?;
-        let complete = match (found, file.size) {
-            (Some(meta), Some(size)) => meta.size == size,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if !complete {
-            missing.push(key.to_string());
-        }
-    }
-    match missing.first() {
-        None => Ok(()),
-        Some(first) => Err(EngineError::MissingData {
-            missing: missing.len(),
-            needed: needed.len(),
-            location: plan.dataset.read_location.to_string(),
-            first: first.clone(),
-        }),
-    }
 }
