@@ -12,4 +12,5 @@ pub mod log;
 pub mod metrics;
 pub mod plan;
 pub mod plugins;
+pub mod profile;
 pub mod run;

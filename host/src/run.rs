@@ -293,6 +293,11 @@ pub fn run(composed: &Composed, dirs: &PluginDirs, generate_only: bool) -> Resul
         _ => None,
     };
 
+    let profiler = if flow.profiling && announce {
+        crate::profile::start(&workload.profiling, &output_dir)?
+    } else {
+        None
+    };
     let start = Local::now();
     let (report, evaluation) = match (&prepared, training) {
         (Some(Prepared { session, plan }), true) => {
@@ -353,6 +358,10 @@ pub fn run(composed: &Composed, dirs: &PluginDirs, generate_only: bool) -> Resul
         }
     };
     let end = Local::now();
+    if let Some(profiler) = profiler {
+        let written = profiler.stop()?;
+        crate::log::output(&format!("Profiler output in {}", written.display()));
+    }
 
     let metrics = summary::reduce(&report, world.as_ref());
     let checkpoint_metrics = checkpoint_plan

@@ -401,3 +401,28 @@ fn a_run_uses_the_first_files_of_a_larger_existing_dataset() {
         "{stderr}"
     );
 }
+
+#[test]
+fn iostat_profiling_writes_iostat_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["npz", "file"]);
+    let out = tmp.path().join("out");
+    run_ok(dl_driver_with(tmp.path(), &plugins).args([
+        "run",
+        "workload=default",
+        "++workload.workflow.generate_data=True",
+        "++workload.workflow.profiling=True",
+        "++workload.workflow.evaluation=False",
+        // iostat -y reports once a second after skipping the since-boot report: run for 1.6 s.
+        "++workload.train.computation_time=0.1",
+        "++workload.train.epochs=1",
+        &format!("++workload.output.folder={}", out.display()),
+    ]));
+    let iostat = read_json(&out.join("iostat.json"));
+    let stats = &iostat["sysstat"]["hosts"][0]["statistics"];
+    assert!(
+        !stats.as_array().unwrap_or(&Vec::new()).is_empty(),
+        "iostat wrote statistics: {iostat}"
+    );
+    assert!(!out.join(".iostat.json.partial").exists());
+}
