@@ -1,0 +1,348 @@
+//! `dl-driver run` and `generate`: everything that can fail on bad input (plugins, plan,
+//! checkpoint layout, stores) is resolved first; only then are the output folder, the log and
+//! the composed configuration written and the work done.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::Local;
+
+use super::{connect, open_registry, output_folder, prepare, world, PluginDirs, Prepared};
+use crate::{
+    comm::World,
+    config::{self, Composed, Workload},
+    engine::{self, Checkpointer, TrainingReport},
+    log,
+    metrics::{
+        host::HostFacts,
+        summary::{self, CheckpointMetrics},
+    },
+    plan::{self, CheckpointPlan, Location, RunPlan},
+    plugins::{Registry, Session, Store},
+};
+
+/// The phases a command runs.
+struct Phases {
+    generating: bool,
+    training: bool,
+    evaluating: bool,
+    checkpointing: bool,
+}
+
+/// Generation when asked, then training with its checkpoints, or checkpoint-only mode; then
+/// DLIO's output files.
+pub fn run(composed: &Composed, dirs: &PluginDirs, generate_only: bool) -> Result<()> {
+    let world = world()?;
+    let workload = &composed.loaded.workload;
+    let flow = &workload.workflow;
+    let phases = Phases {
+        generating: flow.generate_data || generate_only,
+        training: flow.train && !generate_only,
+        evaluating: flow.train && flow.evaluation && !generate_only,
+        checkpointing: flow.checkpoint && !generate_only,
+    };
+    let announce = world.rank() == 0;
+
+    let registry = open_registry(dirs)?;
+    for row in registry.problems() {
+        tracing::warn!(
+            "plugin {} ({}): {}",
+            row.source.display(),
+            row.status,
+            row.reason.as_deref().unwrap_or("")
+        );
+    }
+    let prepared = if phases.generating || phases.training {
+        Some(prepare(workload, &registry, world.size())?)
+    } else {
+        None
+    };
+    let checkpoint_plan = if phases.checkpointing {
+        Some(plan::checkpoint::plan(
+            &workload.model,
+            &workload.checkpoint,
+            workload.framework,
+            world.size(),
+        )?)
+    } else {
+        plan::checkpoint::validate_parallelism(
+            &workload.model,
+            &workload.checkpoint,
+            world.size(),
+        )?;
+        None
+    };
+    let checkpoint_store = match &checkpoint_plan {
+        Some(_) => Some(connect(
+            &registry,
+            &Location::resolve(&workload.checkpoint.checkpoint_folder, ""),
+            workload,
+        )?),
+        None => None,
+    };
+
+    let output_dir = open_outputs(composed, announce)?;
+    if announce {
+        log::output(&format!(
+            "Running DLIO [{}] with {} process(es)",
+            phases.names().join(" & "),
+            world.size()
+        ));
+    }
+    if let (true, Some(prepared)) = (phases.generating, &prepared) {
+        generate(prepared, &registry, workload, world.as_ref(), announce)?;
+    }
+    if !phases.training && !phases.checkpointing {
+        return Ok(());
+    }
+
+    let checkpointer = match (&checkpoint_plan, &checkpoint_store) {
+        (Some(plan), Some(store)) => {
+            if announce {
+                log::output(&format!(
+                    "Total checkpoint size: {:.6} GB",
+                    plan.reported_gb()
+                ));
+            }
+            Some(Checkpointer {
+                store,
+                plan,
+                settings: &workload.checkpoint,
+                world: world.as_ref(),
+                announce,
+            })
+        }
+        _ => None,
+    };
+    let profiler = if flow.profiling && announce {
+        crate::profile::start(&workload.profiling, &output_dir)?
+    } else {
+        None
+    };
+    let start = Local::now();
+    let (report, evaluation) = match (&prepared, phases.training) {
+        (Some(prepared), true) => train(
+            prepared,
+            &registry,
+            workload,
+            world.as_ref(),
+            checkpointer.as_ref(),
+            announce,
+        )?,
+        _ => {
+            let checkpointer = checkpointer
+                .as_ref()
+                .context("checkpoint-only mode without a checkpoint plan")?;
+            (checkpoint_only(checkpointer)?, false)
+        }
+    };
+    let end = Local::now();
+    if let Some(profiler) = profiler {
+        let written = profiler.stop()?;
+        log::output(&format!("Profiler output in {}", written.display()));
+    }
+    let results = Results {
+        workload,
+        report: &report,
+        evaluation,
+        checkpoint_plan: checkpoint_plan.as_ref(),
+        start,
+        end,
+    };
+    write_results(&output_dir, &results, world.as_ref())
+}
+
+impl Phases {
+    /// DLIO's banner words for the phases that run.
+    fn names(&self) -> Vec<&'static str> {
+        [
+            (self.generating, "Generating data"),
+            (self.training, "Training"),
+            (self.evaluating, "Evaluation"),
+            (self.checkpointing, "Checkpointing"),
+        ]
+        .iter()
+        .filter_map(|&(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+/// Creates the output folder, starts `dlio.log` (rank 0 replaces an old one) and writes the
+/// composed configuration under `<run dir>/<output_subdir>` (rank 0).
+fn open_outputs(composed: &Composed, announce: bool) -> Result<PathBuf> {
+    let workload = &composed.loaded.workload;
+    let output_dir = output_folder(workload, composed.hydra.run_dir.as_deref());
+    std::fs::create_dir_all(&output_dir)
+        .with_context(|| format!("creating the output folder {}", output_dir.display()))?;
+    let log_file = output_dir.join(&workload.output.log_file);
+    log::open_file(&log_file, announce)
+        .with_context(|| format!("opening {}", log_file.display()))?;
+    if announce {
+        let run_dir = composed
+            .hydra
+            .run_dir
+            .as_deref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| output_dir.clone());
+        let hydra_dir = run_dir.join(&composed.hydra.output_subdir);
+        config::write_hydra_files(&hydra_dir, composed).with_context(|| {
+            format!(
+                "writing the composed configuration to {}",
+                hydra_dir.display()
+            )
+        })?;
+    }
+    Ok(output_dir)
+}
+
+fn generate(
+    prepared: &Prepared,
+    registry: &Registry,
+    workload: &Workload,
+    world: &dyn World,
+    announce: bool,
+) -> Result<()> {
+    let Prepared { session, plan } = prepared;
+    let store = connect(registry, &plan.dataset.write_location, workload)?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2);
+    let report = engine::generate(plan, session, &store, world, threads)
+        .with_context(|| format!("generating the dataset in {}", plan.dataset.write_location))?;
+    if announce {
+        let mib = report.bytes as f64 / (1u64 << 20) as f64;
+        log::output(&format!(
+            "Generation done: {} files written ({mib:.1} MiB, {:.1} MiB/s), {} complete files reused",
+            report.written,
+            mib / report.seconds.max(1e-9),
+            report.reused
+        ));
+    }
+    Ok(())
+}
+
+/// The training loop over the dataset found in the store; returns the report and whether
+/// evaluation ran.
+fn train(
+    prepared: &Prepared,
+    registry: &Registry,
+    workload: &Workload,
+    world: &dyn World,
+    checkpointer: Option<&Checkpointer>,
+    announce: bool,
+) -> Result<(TrainingReport, bool)> {
+    let Prepared { session, plan } = prepared;
+    let store = connect(registry, &plan.dataset.read_location, workload)?;
+    let mut plan = plan.clone();
+    for warning in engine::locate_dataset(&mut plan, &store, world.rank())? {
+        tracing::warn!("{warning}");
+    }
+    if announce {
+        log::output(&format!(
+            "Max steps per epoch: {} = {} * {} / {} / {} (samples per file * num files / batch size / comm size)",
+            plan.train.max_steps,
+            workload.dataset.num_samples_per_file,
+            workload.dataset.num_files_train,
+            workload.reader.batch_size,
+            world.size()
+        ));
+    }
+    let ctx = engine::TrainContext {
+        workload,
+        plan: &plan,
+        session,
+        store: &store,
+        world,
+        checkpointer,
+        announce,
+    };
+    let report = engine::train(&ctx)?;
+    if !workload.dataset.keep_files && announce {
+        delete_dataset(&plan, session, &store)?;
+    }
+    Ok((report, plan.eval.is_some()))
+}
+
+/// Checkpoint-only mode as one epoch holding the checkpoint records.
+fn checkpoint_only(checkpointer: &Checkpointer) -> Result<TrainingReport> {
+    let start = Local::now();
+    let checkpoints = engine::checkpoint_only(checkpointer)?;
+    let epoch = engine::EpochRecord {
+        epoch: 1,
+        start,
+        end: Local::now(),
+        seconds: 0.0,
+        blocks: Vec::new(),
+        eval: None,
+        checkpoints,
+        metrics: Default::default(),
+    };
+    Ok(TrainingReport {
+        epochs: vec![epoch],
+        bytes_read: 0,
+    })
+}
+
+/// `dataset.keep_files: False`: rank 0 deletes the dataset (and its companion files) at the end.
+fn delete_dataset(plan: &RunPlan, session: &Session, store: &Store) -> Result<()> {
+    for file in &plan.dataset.files {
+        let key = file.spec.key.as_str();
+        let mut keys = session
+            .sidecar_keys(&file.spec)
+            .with_context(|| format!("listing the companions of {key}"))?;
+        keys.push(key.to_string());
+        for key in keys {
+            store
+                .delete(&key)
+                .with_context(|| format!("deleting {key} (dataset.keep_files: False)"))?;
+        }
+    }
+    log::output(&format!(
+        "Deleted the dataset in {} (dataset.keep_files: False)",
+        plan.dataset.read_location
+    ));
+    Ok(())
+}
+
+/// What the output files are made of.
+struct Results<'a> {
+    workload: &'a Workload,
+    report: &'a TrainingReport,
+    evaluation: bool,
+    checkpoint_plan: Option<&'a CheckpointPlan>,
+    start: chrono::DateTime<Local>,
+    end: chrono::DateTime<Local>,
+}
+
+/// Per-rank files on every rank; summary.json, the byte count and the `[METRIC]` block on rank 0.
+fn write_results(dir: &Path, results: &Results, world: &dyn World) -> Result<()> {
+    let workload = results.workload;
+    let metrics = summary::reduce(results.report, world);
+    let checkpoints = results
+        .checkpoint_plan
+        .map(|plan| CheckpointMetrics::new(results.report.checkpoints(), plan.reported_gb()));
+    let metric =
+        summary::metric_object(&metrics, workload, results.evaluation, checkpoints.as_ref());
+    let host = HostFacts::read();
+    let facts = summary::RunFacts {
+        workload,
+        ranks: world.size(),
+        epochs: results.report.epochs.len() as u64,
+        start: results.start,
+        end: results.end,
+        host: &host,
+    };
+    summary::write_rank_files(dir, world.rank(), results.report, &facts)
+        .with_context(|| format!("writing per-rank results in {}", dir.display()))?;
+    if world.rank() == 0 {
+        summary::write_summary(dir, &facts, &metric)
+            .with_context(|| format!("writing summary.json in {}", dir.display()))?;
+        if workload.workflow.train {
+            log::output(&format!("Bytes read: {}", results.report.bytes_read));
+        }
+        log::block(&summary::metric_block(&metric, world.size()));
+        log::output(&format!("Results in {}", dir.display()));
+    }
+    Ok(())
+}
