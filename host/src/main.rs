@@ -89,6 +89,22 @@ enum Command {
         #[command(flatten)]
         workload: WorkloadArgs,
     },
+    /// Summarise a finished run's output folder into DLIO_<model>_report.txt, as DLIO's
+    /// dlio_postprocessor does, and print it.
+    ///
+    /// Reads summary.json, every <rank>_output.json, the per-epoch phase times, iostat.json
+    /// (if profiled) and the composed Hydra config.yaml.
+    Report {
+        /// The run's output folder (the Hydra run dir unless output.folder was set).
+        #[arg(value_name = "OUTPUT_DIR", default_value = ".")]
+        output_dir: PathBuf,
+        /// Folder of config.yaml inside OUTPUT_DIR (default: dlio_config, then .hydra).
+        #[arg(long = "hydra-folder", value_name = "NAME")]
+        hydra_folder: Option<PathBuf>,
+        /// Print the statistics as JSON instead of the text report.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect the plugins found on the search path.
     Plugins {
         #[command(subcommand)]
@@ -188,6 +204,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Report {
+            output_dir,
+            hydra_folder,
+            json,
+        } => dl_driver::metrics::report::command(&output_dir, hydra_folder.as_deref(), json),
         Command::Plugins { command } => {
             let registry = run::open_registry(&dirs)?;
             match command {

@@ -3,6 +3,7 @@
 
 mod compose;
 mod plugins;
+mod report;
 mod run;
 mod support;
 mod workloads;

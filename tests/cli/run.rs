@@ -372,7 +372,10 @@ fn bad_input_gets_one_clear_error_line() {
             "{name}: expected '{expected}' in {stderr}"
         );
     }
-        assert!(!tmp.path().join("output").exists(), "a workload that fails its checks leaves no output folder behind");
+    assert!(
+        !tmp.path().join("output").exists(),
+        "a workload that fails its checks leaves no output folder behind"
+    );
     let (output, _, stderr) = run(dl_driver(tmp.path()).arg("run").arg("missing.yaml"));
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr.contains("cannot read missing.yaml"), "{stderr}");

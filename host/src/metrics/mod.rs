@@ -3,6 +3,7 @@
 //! values weighted by steps, AU averaged and throughput summed across ranks.
 
 pub mod host;
+pub mod report;
 pub mod summary;
 
 /// Timings of one step, in seconds.
