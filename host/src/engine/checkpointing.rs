@@ -52,19 +52,14 @@ impl Checkpointer<'_> {
         epoch: u64,
         step: u64,
     ) -> Result<CheckpointRecord, EngineError> {
-        self.say(&format!(
-            "Starting saving checkpoint {step} after total step {step} for epoch {epoch}"
-        ));
-        let rank = self.world.rank();
-        let (fsync, randomize) = (self.settings.fsync, self.settings.randomize_tensor);
-        let record = self.timed(name, true, || {
+        let (rank, fsync, randomize) = (
+            self.world.rank(),
+            self.settings.fsync,
+            self.settings.randomize_tensor,
+        );
+        self.timed(name, epoch, step, || {
             write(self.store, self.plan, rank, epoch, step, fsync, randomize)
-        })?;
-        self.say(&format!(
-            "Finished saving checkpoint {step} for epoch {epoch} in {:.4} s; Throughput: {:.4} GB/s",
-            record.seconds, record.gib_per_second
-        ));
-        Ok(record)
+        })
     }
 
     /// Loads the checkpoint of `epoch`/`step` as `name` (`load_ckpt<k>`).
@@ -74,26 +69,26 @@ impl Checkpointer<'_> {
         epoch: u64,
         step: u64,
     ) -> Result<CheckpointRecord, EngineError> {
-        self.say(&format!(
-            "Starting loading checkpoint {step} after total step {step} for epoch {epoch}"
-        ));
         let rank = self.world.rank();
-        let record = self.timed(name, false, || {
+        self.timed(name, epoch, step, || {
             read(self.store, self.plan, rank, epoch, step)
-        })?;
-        self.say(&format!(
-            "Finished loading checkpoint {step} for epoch {epoch} in {:.4} s; Throughput: {:.4} GB/s",
-            record.seconds, record.gib_per_second
-        ));
-        Ok(record)
+        })
     }
 
+    /// Runs one save or load (a `save_…` name is a save) between DLIO's progress lines and
+    /// times it, including the barrier when `rank_sync` is set.
     fn timed(
         &self,
         name: String,
-        save: bool,
+        epoch: u64,
+        step: u64,
         io: impl FnOnce() -> Result<CheckpointIo, EngineError>,
     ) -> Result<CheckpointRecord, EngineError> {
+        let save = name.starts_with("save");
+        let verb = if save { "saving" } else { "loading" };
+        self.say(&format!(
+            "Starting {verb} checkpoint {step} after total step {step} for epoch {epoch}"
+        ));
         let start = Local::now();
         let clock = Instant::now();
         let done = io()?;
@@ -101,8 +96,14 @@ impl Checkpointer<'_> {
             self.world.barrier();
         }
         let seconds = clock.elapsed().as_secs_f64();
-        let gib = self.plan.reported_gb();
-        let gib_per_second = if seconds > 0.0 { gib / seconds } else { 0.0 };
+        let gib_per_second = if seconds > 0.0 {
+            self.plan.reported_gb() / seconds
+        } else {
+            0.0
+        };
+        self.say(&format!(
+            "Finished {verb} checkpoint {step} for epoch {epoch} in {seconds:.4} s; Throughput: {gib_per_second:.4} GB/s"
+        ));
         Ok(CheckpointRecord {
             name,
             start,
