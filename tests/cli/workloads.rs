@@ -426,3 +426,27 @@ fn iostat_profiling_writes_iostat_json() {
     );
     assert!(!out.join(".iostat.json.partial").exists());
 }
+
+#[test]
+fn every_bundled_workload_validates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["npz", "file"]);
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let mut files: Vec<_> = files_under(&configs)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 38,
+        "the DLIO and MLPerf sets and the quickstart: {files:?}"
+    );
+    for name in files {
+        let (output, stdout, stderr) = run(dl_driver_with(tmp.path(), &plugins)
+            .arg("validate")
+            .arg(configs.join(&name)));
+        assert!(output.status.success(), "{name}: {stdout}{stderr}");
+        assert!(stdout.contains("valid for"), "{name}: {stdout}");
+    }
+}
