@@ -450,3 +450,54 @@ fn every_bundled_workload_validates() {
         assert!(stdout.contains("valid for"), "{name}: {stdout}");
     }
 }
+
+#[test]
+fn ksm_options_take_dlios_defaults() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["npz", "file"]);
+    let query = |extra: &[&str], key: &str| -> String {
+        let mut command = dl_driver_with(tmp.path(), &plugins);
+        command.args(["query", "workload=default", key]).args(extra);
+        run_ok(&mut command).0.trim().to_string()
+    };
+    assert_eq!(query(&[], "checkpoint.ksm"), "None");
+    let on = [
+        "++workload.checkpoint.ksm={}",
+        "++workload.checkpoint.randomize_tensor=False",
+    ];
+    assert_eq!(query(&on, "checkpoint.ksm.madv_mergeable_id"), "12");
+    let number = |text: String| {
+        text.parse::<f64>()
+            .unwrap_or_else(|_| panic!("not a number: {text}"))
+    };
+    assert_eq!(number(query(&on, "checkpoint.ksm.high_ram_trigger")), 30.0);
+    assert_eq!(number(query(&on, "checkpoint.ksm.low_ram_exit")), 15.0);
+    assert_eq!(query(&on, "checkpoint.ksm.await_time"), "200");
+    let set = [
+        "++workload.checkpoint.ksm.high_ram_trigger=25.5",
+        "++workload.checkpoint.ksm.await_time=100",
+    ];
+    assert_eq!(query(&set, "checkpoint.ksm.high_ram_trigger"), "25.5");
+    assert_eq!(query(&set, "checkpoint.ksm.await_time"), "100");
+    assert_eq!(number(query(&set, "checkpoint.ksm.low_ram_exit")), 15.0);
+}
+
+#[test]
+fn keep_files_false_removes_the_dataset_after_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["npz", "file"]);
+    run_ok(dl_driver_with(tmp.path(), &plugins).args([
+        "run",
+        "workload=default",
+        "++workload.workflow.generate_data=True",
+        "++workload.workflow.evaluation=False",
+        "++workload.train.computation_time=0",
+        "++workload.train.epochs=1",
+        "++workload.dataset.keep_files=False",
+    ]));
+    let left: Vec<_> = files_under(&tmp.path().join("data/default"))
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".npz"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -468,7 +468,7 @@ pub struct Checkpoint {
     /// Custom mechanism (not supported; plugins replace it).
     pub checkpoint_mechanism_classname: Option<String>,
     /// KSM settings; present (even empty) enables KSM.
-    pub ksm: Option<BTreeMap<String, serde_json::Value>>,
+    pub ksm: Option<Ksm>,
 }
 
 impl Default for Checkpoint {
@@ -489,6 +489,33 @@ impl Default for Checkpoint {
             randomize_tensor: true,
             checkpoint_mechanism_classname: None,
             ksm: None,
+        }
+    }
+}
+
+/// `checkpoint.ksm`: Linux kernel same-page merging of checkpoint buffers. Present (even as
+/// `{}`) means on; absent keys take DLIO's defaults. Parsed for compatibility: dl-driver streams
+/// checkpoint bytes instead of holding tensors, so there is nothing to merge.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Ksm {
+    /// `madvise` advice number for MADV_MERGEABLE.
+    pub madv_mergeable_id: i64,
+    /// Memory use (%) above which merging starts.
+    pub high_ram_trigger: f64,
+    /// Memory use (%) below which merging stops.
+    pub low_ram_exit: f64,
+    /// Seconds to wait for merging.
+    pub await_time: i64,
+}
+
+impl Default for Ksm {
+    fn default() -> Self {
+        Ksm {
+            madv_mergeable_id: 12,
+            high_ram_trigger: 30.0,
+            low_ram_exit: 15.0,
+            await_time: 200,
         }
     }
 }
