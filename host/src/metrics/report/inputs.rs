@@ -4,6 +4,7 @@
 //! Required files missing are one error naming the folder and everything missing; optional
 //! files missing or unreadable become notes in the report.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -186,13 +187,54 @@ fn output_files(folder: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(found)
 }
 
-/// Reads a JSON file as Python writes it (see the `json` module: correctly rounded numbers,
-/// Python's `NaN`).
+/// Reads a JSON file as Python writes it: numbers rounded correctly (serde_json's
+/// `float_roundtrip`: an ulp decides whether a figure lands on a 2-decimal boundary), keys in
+/// file order, and Python's `NaN`, `Infinity` and `-Infinity` read as `null` (DLIO's
+/// summary.json holds them after a read-only checkpoint run). The error names the file, line
+/// and column (columns after such a token on the same line shift by its length change).
 pub fn read_json(path: &Path) -> Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    super::json::parse(&text)
+    serde_json::from_str(&python_non_finite_to_null(&text))
         .map_err(|err| anyhow::anyhow!("{} is not valid JSON: {err}", path.display()))
+}
+
+/// Replaces the bare tokens `NaN`, `Infinity` and `-Infinity` outside strings with `null`.
+/// Outside strings JSON has no other letters than `true`, `false`, `null` and exponents, so
+/// a token found there can only be Python's; inside strings nothing changes.
+fn python_non_finite_to_null(text: &str) -> Cow<'_, str> {
+    if !text.contains("NaN") && !text.contains("Infinity") {
+        return Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let (mut out, mut copied, mut at) = (String::with_capacity(text.len()), 0, 0);
+    let (mut in_string, mut escaped) = (false, false);
+    while at < bytes.len() {
+        let byte = bytes[at];
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if let Some(token) = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|token| bytes[at..].starts_with(token.as_bytes()))
+        {
+            // Tokens are ASCII, so both cuts fall on character boundaries.
+            out.push_str(&text[copied..at]);
+            out.push_str("null");
+            at += token.len();
+            copied = at;
+            continue;
+        }
+        at += 1;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 fn read_config(path: &Path, notes: &mut Vec<String>) -> Result<RunConfig> {
@@ -352,6 +394,64 @@ fn read_epoch_stats(folder: &Path, notes: &mut Vec<String>) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_non_finite_tokens_become_null_outside_strings_only() {
+        let text = r#"{"a": NaN, "b": [Infinity, -Infinity,-Infinity], "NaN": "NaN \"Infinity\" \\",
+            "c": "\\\" -Infinity é", "é": [NaN]}"#;
+        let expected = r#"{"a": null, "b": [null, null,null], "NaN": "NaN \"Infinity\" \\",
+            "c": "\\\" -Infinity é", "é": [null]}"#;
+        assert_eq!(python_non_finite_to_null(text), expected);
+        let plain = r#"{"x": [1.5e-7, true, null, "nan"]}"#;
+        assert!(matches!(python_non_finite_to_null(plain), Cow::Borrowed(_)));
+        let quoted = r#"{"x": "Infinity", "y\\": "\\", "z": "\\\"NaN"}"#;
+        assert_eq!(python_non_finite_to_null(quoted), quoted);
+        assert_eq!(
+            python_non_finite_to_null(r#"["NaN", NaN]"#),
+            r#"["NaN", null]"#
+        );
+    }
+
+    #[test]
+    fn read_json_reads_python_json_exactly_and_names_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("summary.json");
+        let text = r#" {"z": NaN, "b": [Infinity, -Infinity, 1.5, -2, 18446744073709551615],
+            "c": "NaN \"Infinity\" \\ \u00e9 \ud83d\ude00", "a": {}} "#;
+        std::fs::write(&path, text).expect("write");
+        let value = read_json(&path).expect("valid");
+        assert_eq!(
+            value,
+            serde_json::json!({"z": null, "b": [null, null, 1.5, -2, 18446744073709551615u64],
+                "c": "NaN \"Infinity\" \\ é 😀", "a": {}})
+        );
+        let keys: Vec<_> = value.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["z", "b", "c", "a"]);
+
+        // Each is the shortest repr of an f64 whose value Python reads back exactly.
+        for number in [
+            "0.0015902519226074219",
+            "4.934285231225383",
+            "0.1",
+            "1e-7",
+            "2.2250738585072014e-308",
+            "1.7976931348623157e308",
+            "74.25926587825481",
+        ] {
+            std::fs::write(&path, number).expect("write");
+            let expected: f64 = number.parse().expect("float");
+            assert_eq!(read_json(&path).expect("number").as_f64(), Some(expected));
+        }
+
+        std::fs::write(&path, "{\n  \"a\": [1, 2,,]\n}").expect("write");
+        let err = format!("{:#}", read_json(&path).expect_err("invalid"));
+        assert!(err.starts_with(&format!("{} is not valid JSON: ", path.display())));
+        assert!(err.ends_with("line 2 column 14"), "{err}");
+        for bad in ["[1] 2", "\"open", "[NaNx]", "-NaN", &"[".repeat(1000)] {
+            std::fs::write(&path, bad).expect("write");
+            assert!(read_json(&path).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn config_accepts_legacy_record_length_and_data_reader() {

@@ -19,7 +19,6 @@ mod build;
 mod exact;
 mod inputs;
 pub mod iostat;
-mod json;
 mod render;
 pub mod stats;
 
