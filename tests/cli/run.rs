@@ -6,18 +6,12 @@ use std::{collections::BTreeMap, path::Path, time::SystemTime};
 use serde_json::Value;
 
 use crate::support::{
-    dl_driver, dl_driver_with, plugin_dir, python_run, run, run_ok, small_npz_workload,
+    dl_driver, dl_driver_with, plugin_dir, python_run, read_json, run, run_ok, small_npz_workload,
     write_config,
 };
 
 fn standard_plugins(tmp: &Path) -> std::path::PathBuf {
     plugin_dir(tmp, "plugins", &["npz", "file"])
-}
-
-fn read_json(path: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
 const NUMPY_DESCRIBE: &str = r#"

@@ -125,3 +125,10 @@ pub fn python_run(script: &str, args: &[&str]) -> String {
     let (stdout, _) = run_ok(&mut command);
     stdout
 }
+
+/// Reads a JSON file the binary wrote, failing the test with the path on any problem.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}

@@ -6,13 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{dl_driver_with, plugin_dir, run, run_ok};
-
-fn read_json(path: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
-}
+use crate::support::{dl_driver_with, plugin_dir, read_json, run, run_ok};
 
 fn keys(value: &Value) -> Vec<&str> {
     value
