@@ -8,13 +8,15 @@ mod compose;
 mod distribution;
 mod legacy;
 pub mod overrides;
+mod query;
 mod schema;
 
 use std::path::{Path, PathBuf};
 
-pub use compose::{compose, query, write_hydra_files, Composed, HydraSettings, WorkloadSource};
+pub use compose::{compose, write_hydra_files, Composed, HydraSettings, WorkloadSource};
 pub use distribution::TimeSpec;
 pub use overrides::OverrideError;
+pub use query::query;
 pub use schema::*;
 
 /// A workload read from a file, with what the user should hear about it.
