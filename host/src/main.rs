@@ -78,6 +78,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Decode and verify every file of the workload's dataset; name each missing or corrupt one.
+    #[command(override_usage = format!("dl-driver check [OPTIONS] {WORKLOAD_USAGE}"))]
+    Check {
+        #[command(flatten)]
+        workload: WorkloadArgs,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the effective value of one key, as DLIO's dlio_benchmark_query does.
     ///
     /// KEY is dotted (`dataset.record_length_bytes`, `model.parallelism.tensor`); DLIO's
@@ -163,6 +172,37 @@ fn dispatch(cli: Cli) -> Result<()> {
             let (key, overrides) = query_key(invocation.key, invocation.overrides)?;
             let composed = compose(&invocation.source, &overrides)?;
             println!("{}", config::query(&composed, &key));
+            Ok(())
+        }
+        Command::Check { workload, json } => {
+            let composed = composed(workload)?;
+            let threads = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2);
+            let summary = run::check(&composed, &dirs, threads)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                for failure in &summary.failures {
+                    println!(
+                        "{} {}: {}",
+                        failure.status,
+                        failure.key,
+                        failure.problem.as_deref().unwrap_or("")
+                    );
+                }
+                println!(
+                    "{}: {} of {} files ok ({} bytes examined)",
+                    summary.location, summary.ok, summary.files, summary.bytes
+                );
+            }
+            if !summary.failures.is_empty() {
+                anyhow::bail!(
+                    "{} of {} files failed the check",
+                    summary.failures.len(),
+                    summary.files
+                );
+            }
             Ok(())
         }
         Command::Validate {

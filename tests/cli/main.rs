@@ -1,6 +1,7 @@
 //! Integration tests: the built `dl-driver` binary with plugins loaded from `.so` files,
 //! checked by the readers people use (numpy) and by reading its output files.
 
+mod check;
 mod compose;
 mod plugins;
 mod report;

@@ -1,8 +1,10 @@
 //! What the commands do end to end: workload → plugins → plan → engine → output files.
 
+mod check;
 mod execute;
 mod validate;
 
+pub use check::{check, CheckSummary, FileCheck};
 pub use execute::run;
 pub use validate::{validate, CheckpointSummary, PlanSummary};
 
