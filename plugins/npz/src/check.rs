@@ -3,6 +3,7 @@
 use crc32fast::Hasher;
 use dl_plugin_api::sdk::{CheckReport, Dtype, Error, FileSpec, Result, Source};
 
+use crate::array;
 use crate::layout::{Layout, LABEL_DESCR, X_NAME, Y_NAME};
 use crate::npy;
 use crate::zip::{self, Directory, Entry};
@@ -167,36 +168,9 @@ fn verify_member<'a>(
             entry.size, dir.cd_offset
         )));
     };
-    let prefix = source.read(data, entry.size.min(npy::PREFIX_LEN))?.to_vec();
-    let header_len = npy::header_len(&prefix)?;
-    if header_len > entry.size {
-        return Err(Error::corrupt(format!(
-            "NPY header ({header_len} bytes) is longer than the member ({} bytes)",
-            entry.size
-        )));
-    }
-    let header = npy::parse_header(source.read(data, header_len)?)?;
-    if header.descr != descr {
-        return Err(Error::corrupt(format!(
-            "dtype '{}', expected '{descr}'",
-            header.descr
-        )));
-    }
-    if header.fortran_order {
-        return Err(Error::corrupt(
-            "array is in Fortran order, expected C order",
-        ));
-    }
-    if header.shape != shape {
-        return Err(Error::corrupt(format!(
-            "shape {}, expected {}",
-            npy::shape_repr(&header.shape),
-            npy::shape_repr(shape)
-        )));
-    }
-    let expected_data = shape
-        .iter()
-        .try_fold(item_size, |acc, &dim| acc.checked_mul(dim));
+    let (header_len, header) = array::read_header(source, data, entry.size, "member")?;
+    array::expect(&header, descr, shape)?;
+    let expected_data = array::data_len(item_size, shape);
     if expected_data != Some(entry.size - header_len) {
         return Err(Error::corrupt(format!(
             "{} bytes of array data, expected {} for shape {} of '{descr}'",

@@ -2,11 +2,9 @@
 //! CRC that the local header needs before the data, the second writes the data.
 
 use crc32fast::Hasher;
-use dl_plugin_api::sdk::{
-    content::{ContentStream, CHUNK_BYTES},
-    Dtype, Error, ErrorKind, Output, Result,
-};
+use dl_plugin_api::sdk::{content::CHUNK_BYTES, Dtype, Error, ErrorKind, Output, Result};
 
+use crate::array::{content, zeros};
 use crate::layout::{Layout, X_NAME, Y_NAME};
 use crate::zip;
 
@@ -20,7 +18,7 @@ pub fn generate(layout: &Layout, seed: u64, dtype: Dtype, out: &mut Output<'_>) 
 
     let mut crc = Hasher::new();
     crc.update(&layout.x_header);
-    samples(seed, dtype, layout.x_data, &mut buf, |chunk| {
+    content(seed, dtype, layout.x_data, &mut buf, |chunk| {
         crc.update(chunk);
         Ok(())
     })?;
@@ -28,7 +26,7 @@ pub fn generate(layout: &Layout, seed: u64, dtype: Dtype, out: &mut Output<'_>) 
     let mut head = zip::local_header_bytes(X_NAME, x_crc, layout.x_size());
     head.extend_from_slice(&layout.x_header);
     out.write_bytes(&head)?;
-    samples(seed, dtype, layout.x_data, &mut buf, |chunk| {
+    content(seed, dtype, layout.x_data, &mut buf, |chunk| {
         out.write_bytes(chunk)
     })?;
 
@@ -56,36 +54,6 @@ pub fn generate(layout: &Layout, seed: u64, dtype: Dtype, out: &mut Output<'_>) 
                 layout.total
             ),
         ));
-    }
-    Ok(())
-}
-
-/// Feeds `len` bytes of the content stream for `seed` to `visit`, chunk by chunk.
-fn samples(
-    seed: u64,
-    dtype: Dtype,
-    len: u64,
-    buf: &mut [u8],
-    mut visit: impl FnMut(&[u8]) -> Result<()>,
-) -> Result<()> {
-    let mut stream = ContentStream::new(seed, dtype);
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(buf.len() as u64) as usize;
-        stream.fill(&mut buf[..n]);
-        visit(&buf[..n])?;
-        left -= n as u64;
-    }
-    Ok(())
-}
-
-/// Feeds `len` zero bytes to `visit` from the zeroed `buf`.
-fn zeros(len: u64, buf: &[u8], mut visit: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(buf.len() as u64) as usize;
-        visit(&buf[..n])?;
-        left -= n as u64;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use dl_plugin_api::sdk::{Dtype, Error, FileSpec, Result};
 
+use crate::array::{self, SamplesArray};
 use crate::npy;
 use crate::zip::{self, Member};
 
@@ -41,22 +42,20 @@ pub struct Layout {
 impl Layout {
     /// The layout of `file` with elements of `dtype`; `limit` is normally [`zip::ZIP64_LIMIT`].
     pub fn new(file: &FileSpec, dtype: Dtype, limit: u64) -> Result<Layout> {
-        let mut x_shape = file.sample_shape.clone();
-        x_shape.push(file.samples);
-        let shape_text = npy::shape_repr(&x_shape);
         let too_large = || {
             Error::invalid_config(format!(
-                "an npz file with x.npy of shape {shape_text} and type {} is too large to address",
+                "an npz file with x.npy of shape {} and type {} is too large to address",
+                npy::shape_repr(&array::samples_shape(file)),
                 dtype.name()
             ))
         };
-        let x_data = x_shape
-            .iter()
-            .try_fold(dtype.size() as u64, |acc, &dim| acc.checked_mul(dim))
-            .ok_or_else(too_large)?;
+        let SamplesArray {
+            shape: x_shape,
+            header: x_header,
+            data: x_data,
+        } = SamplesArray::new(file, dtype).ok_or_else(too_large)?;
         let y_shape = vec![file.samples];
         let y_data = file.samples.checked_mul(8).ok_or_else(too_large)?;
-        let x_header = npy::header(dtype.numpy_descr(), &x_shape);
         let y_header = npy::header(LABEL_DESCR, &y_shape);
         let sum = |parts: &[u64]| {
             parts

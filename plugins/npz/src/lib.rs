@@ -1,11 +1,18 @@
-//! The `npz` format: files as `numpy.savez(path, x=records, y=labels)` writes them for DLIO,
-//! byte for byte, and the reads `np.load(path)['x']` performs on them.
+//! The NumPy formats, byte for byte as DLIO writes them, and the reads numpy performs on them:
+//!
+//! * `npz`: files as `numpy.savez(path, x=records, y=labels)` writes them, read as
+//!   `np.load(path)['x']`;
+//! * `npy`: files as `numpy.save(path, records)` writes them, read as `np.load(path)`.
+//!
+//! Both store the same samples array with the same NPY header code and content stream.
 
+mod array;
 mod check;
 mod generate;
 mod layout;
 mod literal;
 mod npy;
+mod npy_format;
 mod read;
 mod session;
 mod zip;
@@ -17,6 +24,7 @@ use dl_plugin_api::sdk::{
     format_caps, DatasetSpec, Error, FormatDescription, FormatPlugin, FormatSession, Result,
 };
 
+pub use npy_format::{NpyFormat, NpySession};
 pub use session::NpzSession;
 
 /// The npz format component.
@@ -37,20 +45,29 @@ impl FormatPlugin for NpzFormat {
     }
 
     fn configure(&self, dataset: &DatasetSpec) -> Result<Box<dyn FormatSession>> {
-        let compression = dataset.compression.trim();
-        if !(compression.is_empty() || compression.eq_ignore_ascii_case("none")) {
-            return Err(Error::invalid_config(format!(
-                "dataset.compression: '{compression}' is not supported by the npz format, which \
-                 writes members stored (uncompressed) as numpy.savez does; remove \
-                 dataset.compression or set it to none"
-            )));
-        }
+        require_uncompressed(
+            dataset,
+            "npz",
+            "writes members stored (uncompressed) as numpy.savez does",
+        )?;
         Ok(Box::new(NpzSession::new(dataset.element_type)))
     }
 }
 
+/// Rejects any `dataset.compression` but none (or absent): DLIO's numpy writers never compress.
+fn require_uncompressed(dataset: &DatasetSpec, format: &str, writes: &str) -> Result<()> {
+    let compression = dataset.compression.trim();
+    if compression.is_empty() || compression.eq_ignore_ascii_case("none") {
+        return Ok(());
+    }
+    Err(Error::invalid_config(format!(
+        "dataset.compression: '{compression}' is not supported by the {format} format, which \
+         {writes}; remove dataset.compression or set it to none"
+    )))
+}
+
 dl_plugin_api::export_plugin! {
-    description: "NumPy npz format for dl-driver",
-    formats: [NpzFormat],
+    description: "NumPy npz and npy formats for dl-driver",
+    formats: [NpzFormat, NpyFormat],
     backends: [],
 }

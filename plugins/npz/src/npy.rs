@@ -64,6 +64,24 @@ fn padded_len(text_len: usize, len_bytes: usize) -> usize {
     text_len + pad
 }
 
+/// Bytes per element of a simple numeric array-protocol type string (`<f4` → 4, `|b1` → 1):
+/// a byte order, a kind among `b i u f c`, and a size; `None` for anything else.
+pub fn item_size(descr: &str) -> Option<u64> {
+    let mut chars = descr.chars();
+    let order = chars.next()?;
+    let kind = chars.next()?;
+    let size = chars.as_str();
+    if !matches!(order, '<' | '>' | '|' | '=')
+        || !matches!(kind, 'b' | 'i' | 'u' | 'f' | 'c')
+        || size.is_empty()
+        || size.len() > 2
+        || !size.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    size.parse().ok().filter(|&n| n > 0)
+}
+
 /// What an NPY header says about its array.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NpyHeader {
@@ -200,5 +218,15 @@ mod tests {
         assert!(header_len(b"\x93NUMPY\x04\x00\x10\x00").is_err());
         assert!(parse_header(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'}").is_err());
         assert!(parse_header(b"\x93NUMPY\x01\x00").is_err());
+    }
+
+    #[test]
+    fn item_sizes_of_simple_descrs() {
+        for (descr, size) in [("|u1", 1), ("<f4", 4), (">i8", 8), ("|b1", 1), ("<c16", 16)] {
+            assert_eq!(item_size(descr), Some(size), "{descr}");
+        }
+        for descr in ["", "<", "<f", "|O", "<U10", "<f0", "<f999", "f4", "<f4x"] {
+            assert_eq!(item_size(descr), None, "{descr}");
+        }
     }
 }
