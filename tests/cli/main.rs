@@ -3,6 +3,7 @@
 
 mod check;
 mod compose;
+mod formats;
 mod plugins;
 mod report;
 mod run;
