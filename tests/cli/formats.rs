@@ -187,3 +187,100 @@ fn npy_files_are_what_numpy_save_writes() {
         assert_eq!(file, &serde_json::json!([[5, 7, 3], "int16"]));
     }
 }
+
+#[test]
+fn png_and_jpeg_files_are_greyscale_images_pillow_reads() {
+    for (format, pillow) in [("png", "PNG"), ("jpeg", "JPEG")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let plugins = plugin_dir(tmp.path(), "plugins", &["image", "file"]);
+        let extra = "  record_dims: [24, 40]\n";
+        let config = write_config(
+            tmp.path(),
+            "w.yaml",
+            &workload(tmp.path(), format, "pytorch", extra),
+        );
+        let (stdout, _) = run_ok(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
+        assert!(
+            stdout.contains("[METRIC] Training Throughput"),
+            "{format}: {stdout}"
+        );
+        let files = files_with(&tmp.path().join("data/train"), &format!(".{format}"));
+        assert_eq!(files.len(), 4, "{format}");
+        let args: Vec<String> = files
+            .iter()
+            .map(|f| f.to_string_lossy().into_owned())
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let script = "import json, sys\nfrom PIL import Image\n\
+                      print(json.dumps([[list(Image.open(p).size), Image.open(p).mode, Image.open(p).format] for p in sys.argv[1:]]))";
+        let read: Value = serde_json::from_str(&python_run(script, &args)).unwrap();
+        for image in read.as_array().unwrap() {
+            // Pillow's size is (width, height) = (dims[1], dims[0]), as DLIO's test checks.
+            assert_eq!(
+                image,
+                &serde_json::json!([[40, 24], "L", pillow]),
+                "{format}"
+            );
+        }
+        let (stdout, _) = run_ok(
+            dl_driver_with(tmp.path(), &plugins)
+                .arg("check")
+                .arg(&config),
+        );
+        assert!(stdout.contains("4 of 4 files ok"), "{format}: {stdout}");
+    }
+    // More than two dimensions is DLIO's error, word for word.
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["image", "file"]);
+    let config = write_config(
+        tmp.path(),
+        "w.yaml",
+        &workload(tmp.path(), "png", "pytorch", "  record_dims: [2, 3, 4]\n"),
+    );
+    let (output, _, stderr) =
+        crate::support::run(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr
+            .contains("png format does not support more than 2 dimensions, but got 3 dimensions."),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn csv_files_hold_one_row_per_sample_that_pythons_csv_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["csv", "file"]);
+    let extra = "  record_dims: [3, 5]\n  record_element_type: int16\n";
+    let config = write_config(
+        tmp.path(),
+        "w.yaml",
+        &workload(tmp.path(), "csv", "pytorch", extra),
+    );
+    let (stdout, _) = run_ok(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
+    assert!(stdout.contains("[METRIC] Training Throughput"), "{stdout}");
+    let files = files_with(&tmp.path().join("data/train"), ".csv");
+    assert_eq!(files.len(), 4);
+    let args: Vec<String> = files
+        .iter()
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let script = "import csv, json, sys\nout = []\nfor p in sys.argv[1:]:\n    rows = list(csv.reader(open(p)))\n    \
+                  out.append([len(rows), sorted({len(r) for r in rows}), all(int(v) == int(v) for r in rows for v in r)])\n\
+                  print(json.dumps(out))";
+    let read: Value = serde_json::from_str(&python_run(script, &args)).unwrap();
+    for file in read.as_array().unwrap() {
+        assert_eq!(
+            file,
+            &serde_json::json!([3, [15], true]),
+            "3 rows of 3 × 5 integers"
+        );
+    }
+    let (stdout, _) = run_ok(
+        dl_driver_with(tmp.path(), &plugins)
+            .arg("check")
+            .arg(&config),
+    );
+    assert!(stdout.contains("4 of 4 files ok"), "{stdout}");
+}
