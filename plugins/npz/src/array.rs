@@ -123,3 +123,14 @@ pub fn expect(header: &NpyHeader, descr: &str, shape: &[u64]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Refuses a sample index past the end of a file of `samples` samples.
+pub(crate) fn check_sample(sample: u64, samples: u64) -> Result<()> {
+    if sample >= samples {
+        return Err(Error::new(
+            dl_plugin_api::sdk::ErrorKind::OTHER,
+            format!("sample {sample} is out of range: the file holds {samples} samples"),
+        ));
+    }
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! The read path: the I/O of numpy's `np.load(f)['x']`, without decoding.
 
-use dl_plugin_api::sdk::{Error, ErrorKind, Result, SampleReader, Source};
+use dl_plugin_api::sdk::{Error, Result, SampleReader, Source};
 
 use crate::layout::X_NAME;
 use crate::zip;
@@ -20,15 +20,7 @@ impl NpzReader {
 
 impl SampleReader for NpzReader {
     fn read_sample(&mut self, sample: u64) -> Result<()> {
-        if sample >= self.samples {
-            return Err(Error::new(
-                ErrorKind::OTHER,
-                format!(
-                    "sample {sample} is out of range: the file holds {} samples",
-                    self.samples
-                ),
-            ));
-        }
+        crate::array::check_sample(sample, self.samples)?;
         read_x(&mut self.source)
     }
 }

@@ -139,15 +139,7 @@ struct NpyReader {
 
 impl SampleReader for NpyReader {
     fn read_sample(&mut self, sample: u64) -> Result<()> {
-        if sample >= self.samples {
-            return Err(Error::new(
-                ErrorKind::OTHER,
-                format!(
-                    "sample {sample} is out of range: the file holds {} samples",
-                    self.samples
-                ),
-            ));
-        }
+        crate::array::check_sample(sample, self.samples)?;
         read_array(&mut self.source)
     }
 }
