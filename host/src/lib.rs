@@ -5,6 +5,7 @@
 //! turns the timings into DLIO's numbers and files. [`comm`] is the world of ranks and
 //! [`run`] ties the stages together for the command line.
 
+pub mod builtin;
 pub mod comm;
 pub mod config;
 pub mod engine;

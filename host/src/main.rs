@@ -59,6 +59,10 @@ enum Command {
     Run {
         #[command(flatten)]
         workload: WorkloadArgs,
+        /// Write one JSON line per sample read, listing each request (file, offset, length);
+        /// ranks other than 0 write FILE.<rank>.
+        #[arg(long, value_name = "FILE")]
+        io_trace: Option<PathBuf>,
     },
     /// Generate the workload's dataset only.
     #[command(override_usage = format!("dl-driver generate [OPTIONS] {WORKLOAD_USAGE}"))]
@@ -165,8 +169,10 @@ fn dispatch(cli: Cli) -> Result<()> {
         defaults: !cli.no_default_plugin_dirs,
     };
     match cli.command {
-        Command::Run { workload } => run::run(&composed(workload)?, &dirs, false),
-        Command::Generate { workload } => run::run(&composed(workload)?, &dirs, true),
+        Command::Run { workload, io_trace } => {
+            run::run(&composed(workload)?, &dirs, false, io_trace.as_deref())
+        }
+        Command::Generate { workload } => run::run(&composed(workload)?, &dirs, true, None),
         Command::Query { workload } => {
             let invocation = resolve(workload, true)?;
             let (key, overrides) = query_key(invocation.key, invocation.overrides)?;
@@ -253,10 +259,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             let registry = run::open_registry(&dirs)?;
             match command {
                 PluginsCommand::List { json } => {
+                    let rows = plugins::with_missing(registry.rows());
                     if json {
-                        println!("{}", serde_json::to_string_pretty(registry.rows())?);
+                        println!("{}", serde_json::to_string_pretty(&rows)?);
                     } else {
-                        print!("{}", plugins::render_table(registry.rows()));
+                        print!("{}", plugins::render_table(&rows));
                     }
                 }
                 PluginsCommand::Info { name, json } => {

@@ -9,6 +9,9 @@
 pub mod abi;
 pub mod sdk;
 
+/// This crate's version: the plugin ABI version a library built against it reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 #[doc(hidden)]
 pub mod __private {
     pub use abi_stable;

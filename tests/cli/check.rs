@@ -55,3 +55,50 @@ fn check_names_every_corrupt_truncated_and_missing_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_finds_a_flipped_tfrecord_byte_by_its_crc_and_a_truncated_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["tfrecord", "file"]);
+    let workload = small_npz_workload(tmp.path(), "  num_samples_per_file: 3\n")
+        .replace("format: npz", "format: tfrecord")
+        .replace("  num_samples_per_file: 1\n", "")
+        .replace("framework: pytorch", "framework: tensorflow")
+        .replace("data_loader: pytorch", "data_loader: tensorflow");
+    let config = write_config(tmp.path(), "w.yaml", &workload);
+    run_ok(
+        dl_driver_with(tmp.path(), &plugins)
+            .arg("generate")
+            .arg(&config),
+    );
+    let train = tmp.path().join("data/train");
+    // A byte inside the second record's payload: its CRC32C no longer matches.
+    let flipped = train.join("img_2_of_8.tfrecord");
+    let mut bytes = std::fs::read(&flipped).unwrap();
+    let second_payload = bytes.len() / 3 + 100;
+    bytes[second_payload] ^= 0x01;
+    std::fs::write(&flipped, &bytes).unwrap();
+    // A file cut in the middle of its last record.
+    let truncated = train.join("img_5_of_8.tfrecord");
+    let whole = std::fs::read(&truncated).unwrap();
+    std::fs::write(&truncated, &whole[..whole.len() - 10]).unwrap();
+
+    let (output, stdout, stderr) = run(dl_driver_with(tmp.path(), &plugins)
+        .arg("check")
+        .arg(&config));
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    let line = |key: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains(key))
+            .unwrap_or_else(|| panic!("{key} not named in {stdout}"))
+            .to_string()
+    };
+    let crc = line("img_2_of_8.tfrecord");
+    assert!(crc.starts_with("corrupt") && crc.contains("CRC"), "{crc}");
+    assert!(
+        line("img_5_of_8.tfrecord").starts_with("corrupt"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("6 of 8 files ok"), "{stdout}");
+}

@@ -3,6 +3,7 @@
 
 mod check;
 mod compose;
+mod dtypes;
 mod formats;
 mod plugins;
 mod report;

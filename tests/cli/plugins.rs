@@ -309,3 +309,61 @@ fn the_executable_directory_is_searched_after_the_flag_and_the_variable() {
         target_dir.display()
     );
 }
+
+#[test]
+fn a_missing_optional_plugin_is_listed_and_a_workload_needing_it_says_how_to_build_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["npz", "file"]);
+    let (stdout, _) = run_ok(dl_driver_with(tmp.path(), &plugins).args(["plugins", "list"]));
+    let hint = "apt-get install libhdf5-dev && cargo build --release -p dl-plugin-hdf5";
+    let row = stdout
+        .lines()
+        .find(|line| line.starts_with("hdf5 "))
+        .unwrap_or_else(|| panic!("no hdf5 row: {stdout}"));
+    assert!(row.contains("not-installed"), "{row}");
+    assert!(stdout.contains(hint), "{stdout}");
+    let (stdout, _) =
+        run_ok(dl_driver_with(tmp.path(), &plugins).args(["plugins", "list", "--json"]));
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let hdf5 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == "hdf5")
+        .expect("an hdf5 row");
+    assert_eq!(hdf5["status"], "not-installed");
+
+    let config = write_config(
+        tmp.path(),
+        "h.yaml",
+        &small_npz_workload(tmp.path(), "").replace("format: npz", "format: hdf5"),
+    );
+    let (output, _, stderr) = run(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains("dataset.format 'hdf5'") && stderr.contains(hint),
+        "{stderr}"
+    );
+    assert!(
+        !tmp.path().join("out").exists() && !tmp.path().join("data").exists(),
+        "nothing created"
+    );
+}
+
+#[test]
+fn synthetic_is_built_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = plugin_dir(tmp.path(), "plugins", &[]);
+    let (stdout, _) =
+        run_ok(dl_driver_with(tmp.path(), &empty).args(["plugins", "list", "--json"]));
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let synthetic = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == "synthetic")
+        .expect("a synthetic row");
+    assert_eq!(synthetic["status"], "ok");
+    assert_eq!(synthetic["source"], "(built-in)");
+}

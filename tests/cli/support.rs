@@ -99,23 +99,26 @@ pub fn small_npz_workload(dir: &Path, extra_dataset: &str) -> String {
     )
 }
 
-/// Python with numpy, from `DL_DRIVER_PYTHON` (set by scripts/test.sh) or `python3`.
+/// Python with the readers that check generated files (numpy, h5py, tfrecord, Pillow), from
+/// `DL_DRIVER_PYTHON` (set by scripts/test.sh) or `python3`.
 pub fn python() -> PathBuf {
     let python = std::env::var_os("DL_DRIVER_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import numpy"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "{} cannot import numpy, which checks the generated files: run the tests through scripts/test.sh \
-         (it makes a venv with numpy), or set DL_DRIVER_PYTHON to a Python that has numpy",
+    let probe = Command::new(&python)
+        .args(["-c", "import numpy, h5py, tfrecord, crc32c, PIL"])
+        .output();
+    let problem = match probe {
+        Ok(out) if out.status.success() => return python,
+        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        Err(err) => err.to_string(),
+    };
+    panic!(
+        "{} cannot import the readers that check the generated files ({problem}): run the tests \
+         through scripts/test.sh (it makes a venv from scripts/test-requirements.txt), or set \
+         DL_DRIVER_PYTHON to a Python that has them",
         python.display()
-    );
-    python
+    )
 }
 
 /// Runs a Python snippet (with `sys.argv[1:] = args`) and returns its stdout.

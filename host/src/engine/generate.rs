@@ -131,8 +131,8 @@ fn generate_one(
         extra: RString::new(),
     };
     let mut writer = store.open_write(key, &options).map_err(at)?;
-    let written = {
-        let mut output = HostOutput::new(store, &mut writer);
+    let (written, staged) = {
+        let mut output = HostOutput::new(store, key, &mut writer);
         let written = session.generate(&file.spec, &mut output).map_err(at)?;
         if let Some(sidecar) = output.unfinished_sidecars().first() {
             // Dropping the writer discards the data file: a file set is published whole or not at all.
@@ -140,8 +140,21 @@ fn generate_one(
                 "{key}: the format created {sidecar} but never finished it; nothing was published (a bug in the format plugin)"
             )));
         }
-        written
+        (written, output.take_staged())
     };
+    if let Some(staged) = staged {
+        if written > 0 {
+            return Err(EngineError::Internal(format!(
+                "{key}: the format both wrote {written} bytes and created the file at its local path; \
+                 nothing was published (a bug in the format plugin)"
+            )));
+        }
+        let size = staged.publish(writer).map_err(|err| EngineError::Stage {
+            key: key.to_string(),
+            source: err,
+        })?;
+        return Ok(Outcome::Written(size));
+    }
     if let Some(size) = file.size.filter(|&size| size != written) {
         return Err(EngineError::SizeMismatch {
             key: key.to_string(),

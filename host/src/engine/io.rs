@@ -7,7 +7,7 @@
 use std::{
     panic::{catch_unwind, AssertUnwindSafe},
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
         Arc,
     },
 };
@@ -20,7 +20,11 @@ use dl_plugin_api::abi::{
     self, ByteSink_TO, ErrorKind, PluginError, PluginResult, Source_TO, WriteOptions,
 };
 
-use super::buffer::{AlignedBuf, BufferPool};
+use super::{
+    buffer::{AlignedBuf, BufferPool},
+    reads::ReadTally,
+    staging::Staged,
+};
 use crate::plugins::{ObjectReader, ObjectWriter, PluginCallError, Store};
 
 /// The largest single `Source::read` the host serves; formats read more in pieces.
@@ -60,16 +64,16 @@ pub struct HostSource {
     local_path: Option<String>,
     buf: Option<AlignedBuf>,
     pool: BufferPool,
-    bytes_read: Arc<AtomicU64>,
+    tally: ReadTally,
 }
 
 impl HostSource {
-    /// Opens `key` in `store`; bytes read are added to `bytes_read`.
+    /// Opens `key` in `store`; its reads are counted in `tally`.
     pub fn open(
         store: &Store,
         key: &str,
         pool: BufferPool,
-        bytes_read: Arc<AtomicU64>,
+        tally: ReadTally,
     ) -> Result<HostSource, PluginCallError> {
         let mut reader = store.open_read(key)?;
         let size = reader.size()?;
@@ -84,7 +88,7 @@ impl HostSource {
             local_path: store.local_path(key),
             buf: None,
             pool,
-            bytes_read,
+            tally,
         })
     }
 
@@ -143,7 +147,7 @@ impl HostSource {
             }
             filled += n as usize;
         }
-        self.bytes_read.fetch_add(len, Ordering::Relaxed);
+        self.tally.add(&self.key, offset, len);
         Ok(((offset - start) as usize, len as usize))
     }
 }
@@ -180,7 +184,7 @@ impl abi::Source for HostSource {
                 &self.store,
                 key.as_str(),
                 self.pool.clone(),
-                Arc::clone(&self.bytes_read),
+                self.tally.clone(),
             ) {
                 Ok(source) => ROk(Source_TO::from_value(source, TD_Opaque)),
                 Err(err) => RErr(to_plugin_error(err)),
@@ -197,21 +201,31 @@ impl Drop for HostSource {
     }
 }
 
-/// Where a format generates one file: the data file's writer, plus sidecars in the same store.
+/// Where a format generates one file: the data file's writer (or a staged path the format's
+/// library writes itself), plus sidecars in the same store.
 pub struct HostOutput<'a> {
     store: &'a Store,
+    key: &'a str,
     writer: &'a mut ObjectWriter,
     sidecars: Vec<(String, Arc<AtomicBool>)>,
+    staged: Option<Staged>,
 }
 
 impl<'a> HostOutput<'a> {
-    /// Output into `writer`, with sidecars created in `store`.
-    pub fn new(store: &'a Store, writer: &'a mut ObjectWriter) -> Self {
+    /// Output of `key` into `writer`, with sidecars created in `store`.
+    pub fn new(store: &'a Store, key: &'a str, writer: &'a mut ObjectWriter) -> Self {
         HostOutput {
             store,
+            key,
             writer,
             sidecars: Vec::new(),
+            staged: None,
         }
+    }
+
+    /// The staged file, if the format asked for a path and created the file there.
+    pub fn take_staged(&mut self) -> Option<Staged> {
+        self.staged.take().filter(|staged| staged.path().exists())
     }
 
     /// Sidecars the format created but did not finish.
@@ -259,8 +273,10 @@ impl abi::GenerateOutput for HostOutput<'_> {
     }
 
     fn local_path(&mut self) -> ROption<RString> {
-        // This host streams every data file through its store; formats fall back to `write`.
-        ROption::RNone
+        let staged = self
+            .staged
+            .get_or_insert_with(|| Staged::new(self.store, self.key));
+        ROption::RSome(staged.path().to_string_lossy().into_owned().into())
     }
 }
 

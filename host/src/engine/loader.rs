@@ -6,7 +6,7 @@ use std::{
     collections::BTreeMap,
     panic::{catch_unwind, AssertUnwindSafe},
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
         mpsc, Arc,
     },
     thread::Scope,
@@ -14,11 +14,17 @@ use std::{
 
 use rand::{rngs::SmallRng, SeedableRng};
 
-use super::{buffer::BufferPool, io::HostSource, EngineError};
+use super::{
+    batch::{Batch, SampleTemplate},
+    buffer::BufferPool,
+    io::HostSource,
+    reads::{ReadLog, ReadTally},
+    EngineError,
+};
 use crate::{
     config::TimeSpec,
-    plan::{PhasePlan, PlannedFile},
-    plugins::{Session, Store},
+    plan::{PhasePlan, PlannedFile, RecordStream},
+    plugins::{Reader, Session, Store},
 };
 
 /// Everything needed to read one batch of a phase.
@@ -37,41 +43,100 @@ pub struct BatchReader<'a> {
     pub preprocess: TimeSpec,
     /// Reusable read buffers.
     pub pool: BufferPool,
-    /// Bytes read so far.
-    pub bytes_read: Arc<AtomicU64>,
+    /// Where reads are counted and traced.
+    pub reads: &'a ReadLog,
+    /// `train` or `eval`, for the trace.
+    pub phase_name: &'static str,
     /// This epoch's file order of the split, when shuffled.
     pub order: Option<Vec<u64>>,
+    /// The dummy sample every read returns.
+    pub sample: &'a SampleTemplate,
+    /// This rank's record stream, for TensorFlow's TFRecord pipeline.
+    pub stream: Option<RecordStream>,
 }
 
 impl BatchReader<'_> {
-    /// Reads the samples of batch `step`: each opens its file, performs the format's reads
-    /// for that sample, and closes it (DLIO's default `on_demand` read type).
-    pub fn read_batch(&self, step: u64, rng: &mut SmallRng) -> Result<(), EngineError> {
-        for sample in self.phase.batch(self.rank, step) {
-            let (file_index, in_file) = self.phase.locate(sample, self.order.as_deref());
-            let file = &self.files[file_index as usize];
-            let key = file.spec.key.as_str();
-            let at = |source| EngineError::File {
-                key: key.to_string(),
-                source,
-            };
-            let source = HostSource::open(
-                self.store,
-                key,
-                self.pool.clone(),
-                Arc::clone(&self.bytes_read),
-            )
-            .map_err(at)?;
-            let mut reader = self.session.open(&file.spec, source).map_err(at)?;
-            reader.read_sample(in_file).map_err(at)?;
-            drop(reader);
+    /// Reads the samples of batch `step` and collates them. By index (DLIO's default
+    /// `on_demand` read type), each sample opens its file, performs the format's reads for it
+    /// and closes it; a TFRecord stream keeps a file open while its records follow each other.
+    pub fn read_batch(&self, step: u64, rng: &mut SmallRng) -> Result<Batch, EngineError> {
+        let mut open = None;
+        let mut read = |(file_index, in_file): (u64, u64)| -> Result<(), EngineError> {
+            self.read_sample(step, file_index, in_file, &mut open)?;
             let pause = self.preprocess.sample(rng);
             if pause > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(pause));
             }
+            Ok(())
+        };
+        match &self.stream {
+            Some(stream) => {
+                for position in stream.batch(step) {
+                    if let Some(record) = stream.locate(position) {
+                        read(record)?;
+                    }
+                }
+            }
+            None => {
+                for sample in self.phase.batch(self.rank, step) {
+                    read(self.phase.locate(sample, self.order.as_deref()))?;
+                }
+            }
+        }
+        drop(open);
+        Ok(self.sample.collate(self.phase.batch_size))
+    }
+
+    /// Performs the format's reads for one sample, opening its file unless `open` already
+    /// holds it (streams only) or the format reads without I/O.
+    fn read_sample(
+        &self,
+        step: u64,
+        file_index: u64,
+        in_file: u64,
+        open: &mut Option<OpenFile>,
+    ) -> Result<(), EngineError> {
+        let file = &self.files[file_index as usize];
+        let key = file.spec.key.as_str();
+        let at = |source| EngineError::File {
+            key: key.to_string(),
+            source,
+        };
+        if self.session.reads_without_io() {
+            self.reads
+                .sample_done(self.phase_name, step, key, in_file, &self.reads.tally());
+            return Ok(());
+        }
+        let current = match open.take() {
+            Some(kept) if self.stream.is_some() && kept.file == file_index => open.insert(kept),
+            // Any other file is closed before the next is opened, as a reader does.
+            _ => {
+                let tally = self.reads.tally();
+                let source = HostSource::open(self.store, key, self.pool.clone(), tally.clone())
+                    .map_err(at)?;
+                let reader = self.session.open(&file.spec, source).map_err(at)?;
+                open.insert(OpenFile {
+                    file: file_index,
+                    reader,
+                    tally,
+                })
+            }
+        };
+        current.reader.read_sample(in_file).map_err(at)?;
+        self.reads
+            .sample_done(self.phase_name, step, key, in_file, &current.tally);
+        if self.stream.is_none() {
+            *open = None;
         }
         Ok(())
     }
+}
+
+/// A file a stream keeps open between consecutive records.
+struct OpenFile {
+    file: u64,
+    reader: Reader,
+    tally: ReadTally,
 }
 
 /// Hands batches `0..steps` to the training thread in order.
@@ -81,8 +146,8 @@ pub struct Loader<'a> {
     next_step: u64,
     next_dispatch: u64,
     tasks: Vec<mpsc::Sender<u64>>,
-    results: Option<mpsc::Receiver<(u64, Result<(), EngineError>)>>,
-    ready: BTreeMap<u64, Result<(), EngineError>>,
+    results: Option<mpsc::Receiver<(u64, Result<Batch, EngineError>)>>,
+    ready: BTreeMap<u64, Result<Batch, EngineError>>,
     cancel: Arc<AtomicBool>,
     rng: SmallRng,
 }
@@ -158,7 +223,7 @@ impl<'a> Loader<'a> {
     }
 
     /// Waits for the next batch; `None` after the last one.
-    pub fn next_batch(&mut self) -> Option<Result<(), EngineError>> {
+    pub fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
         if self.next_step >= self.steps {
             return None;
         }

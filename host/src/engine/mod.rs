@@ -2,6 +2,7 @@
 //! the plugin I/O interfaces. It follows the [`RunPlan`](crate::plan::RunPlan) and never
 //! recomputes names, sizes or step counts.
 
+mod batch;
 mod buffer;
 mod checkpoint;
 mod checkpointing;
@@ -10,8 +11,11 @@ mod generate;
 mod io;
 mod loader;
 mod progress;
+mod reads;
+mod staging;
 mod train;
 
+pub use batch::{Batch, SampleShapeError, SampleTemplate};
 pub use buffer::{AlignedBuf, BufferPool};
 pub use checkpoint::{
     checkpoint_dir, read as read_checkpoint, write as write_checkpoint, CheckpointIo,
@@ -20,6 +24,7 @@ pub use checkpointing::{checkpoint_only, CheckpointRecord, Checkpointer};
 pub use dataset::locate_dataset;
 pub use generate::{generate, GenerationReport};
 pub use io::{HostOutput, HostSource};
+pub use reads::{ReadLog, ReadTally, TraceError};
 pub use train::{train, EpochRecord, PhaseRecord, TrainContext, TrainingReport};
 
 use crate::plugins::PluginCallError;
@@ -71,6 +76,14 @@ pub enum EngineError {
         key: String,
         /// What is wrong and what to do.
         message: String,
+    },
+    /// A file the format wrote by path could not be published.
+    #[error("{key}: publishing the generated file: {source}")]
+    Stage {
+        /// Key of the file.
+        key: String,
+        /// What went wrong.
+        source: staging::StageError,
     },
     /// A bug in dl-driver itself.
     #[error("internal error: {0}")]

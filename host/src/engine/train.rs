@@ -2,26 +2,26 @@
 //! (load), sleep the emulated compute, barrier; step checkpoints split an epoch into blocks,
 //! epoch checkpoints follow the post-epoch barrier, and evaluation runs after due epochs.
 
-use std::{
-    sync::{atomic::AtomicU64, Arc},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local};
 use rand::{rngs::SmallRng, SeedableRng};
 
 use super::{
+    batch::SampleTemplate,
     buffer::BufferPool,
     checkpointing::{CheckpointRecord, Checkpointer},
     loader::{prefetch_factor, BatchReader, Loader},
-    progress, EngineError,
+    progress,
+    reads::ReadLog,
+    EngineError,
 };
 use crate::{
     comm::World,
     config::{TimeSpec, Workload},
     log,
     metrics::{self, Exclusion, PhaseMetrics, StepTiming},
-    plan::{PhasePlan, RunPlan},
+    plan::{PhasePlan, RecordStream, RunPlan},
     plugins::{Session, Store},
 };
 
@@ -93,6 +93,10 @@ pub struct TrainContext<'a> {
     pub checkpointer: Option<&'a Checkpointer<'a>>,
     /// Print `[OUTPUT]` progress lines (rank 0).
     pub announce: bool,
+    /// The dummy sample reads return, collated into each batch handed to compute.
+    pub sample: &'a SampleTemplate,
+    /// Where reads are counted and traced.
+    pub reads: &'a ReadLog,
 }
 
 impl TrainContext<'_> {
@@ -118,13 +122,13 @@ pub fn train(ctx: &TrainContext) -> Result<TrainingReport, EngineError> {
         start: workload.output.metric.exclude_start_steps,
         end: workload.output.metric.exclude_end_steps,
     };
-    let bytes_read = Arc::new(AtomicU64::new(0));
     let pool = BufferPool::default();
     let mut rng = SmallRng::from_os_rng();
     let cadence = &workload.checkpoint;
     let mut next_eval = workload.evaluation.eval_after_epoch.max(1);
     let mut next_checkpoint_epoch = cadence.checkpoint_after_epoch.max(1);
     let mut report = TrainingReport::default();
+    let stream_orders = ctx.plan.record_stream.map(|_| ctx.plan.file_orders(1));
 
     for epoch in 1..=ctx.plan.epochs {
         let phase = &ctx.plan.train;
@@ -134,8 +138,12 @@ pub fn train(ctx: &TrainContext) -> Result<TrainingReport, EngineError> {
         ));
         let start = Local::now();
         let clock = Instant::now();
-        let (train_order, eval_order) = ctx.plan.file_orders(epoch);
-        let reader = batch_reader(ctx, phase, train_order, &pool, &bytes_read);
+        // TensorFlow's TFRecord pipeline shuffles its file list once, before epoch 1.
+        let (train_order, eval_order) = match &stream_orders {
+            Some(orders) => orders.clone(),
+            None => ctx.plan.file_orders(epoch),
+        };
+        let reader = batch_reader(ctx, phase, train_order, &pool, "train");
         let mut checkpoints = Vec::new();
         let raw = run_steps(
             ctx,
@@ -193,7 +201,7 @@ pub fn train(ctx: &TrainContext) -> Result<TrainingReport, EngineError> {
                 "Starting eval - {} steps expected",
                 eval_phase.steps
             ));
-            let reader = batch_reader(ctx, eval_phase, eval_order, &pool, &bytes_read);
+            let reader = batch_reader(ctx, eval_phase, eval_order, &pool, "eval");
             let mut raw = run_steps(
                 ctx,
                 &reader,
@@ -225,7 +233,7 @@ pub fn train(ctx: &TrainContext) -> Result<TrainingReport, EngineError> {
             metrics,
         });
     }
-    report.bytes_read = bytes_read.load(std::sync::atomic::Ordering::Relaxed);
+    report.bytes_read = ctx.reads.bytes();
     Ok(report)
 }
 
@@ -234,7 +242,7 @@ fn batch_reader<'a>(
     phase: &'a PhasePlan,
     order: Option<Vec<u64>>,
     pool: &BufferPool,
-    bytes: &Arc<AtomicU64>,
+    phase_name: &'static str,
 ) -> BatchReader<'a> {
     let reader = &ctx.workload.reader;
     BatchReader {
@@ -247,8 +255,14 @@ fn batch_reader<'a>(
             .preprocess_time
             .with_stdev(reader.preprocess_time_stdev),
         pool: pool.clone(),
-        bytes_read: Arc::clone(bytes),
+        reads: ctx.reads,
+        phase_name,
+        stream: ctx
+            .plan
+            .record_stream
+            .map(|settings| RecordStream::new(phase, ctx.world.rank(), order.as_deref(), settings)),
         order,
+        sample: ctx.sample,
     }
 }
 
@@ -303,7 +317,14 @@ fn run_steps(
         let mut waiting = Instant::now();
         let mut step = 0u64;
         while let Some(batch) = loader.next_batch() {
-            batch?;
+            let batch = batch?;
+            if step == 0 {
+                tracing::debug!(
+                    "{label}: batches handed to compute have shape {:?} and type {}",
+                    batch.shape,
+                    batch.dtype.name()
+                );
+            }
             step += 1;
             let load = waiting.elapsed().as_secs_f64();
             let computing = Instant::now();
@@ -311,6 +332,7 @@ fn run_steps(
             if pause > 0.0 {
                 std::thread::sleep(Duration::from_secs_f64(pause));
             }
+            drop(batch);
             let compute = computing.elapsed().as_secs_f64();
             block.steps.push(StepTiming {
                 load,

@@ -6,6 +6,7 @@ pub mod checkpoint;
 mod files;
 mod numpy_rng;
 mod steps;
+mod stream;
 mod validate;
 
 use std::path::Path;
@@ -16,6 +17,7 @@ pub use checkpoint::{CheckpointFile, CheckpointPlan};
 pub use files::{content_seed, file_key, file_specs, sample_shapes, Split};
 pub use numpy_rng::RandomState;
 pub use steps::PhasePlan;
+pub use stream::{RecordStream, StreamSettings};
 pub use validate::data_loader;
 
 use crate::config::Workload;
@@ -180,8 +182,10 @@ pub struct RunPlan {
     pub eval: Option<PhasePlan>,
     /// What the user should hear about the workload (rules DLIO only warns about).
     pub warnings: Vec<String>,
-    /// File order of the iterative sampler.
+    /// File order of the iterative sampler, or of the TFRecord pipeline's file list.
     pub file_order: FileOrder,
+    /// TensorFlow's native TFRecord pipeline reads record streams instead of sampling.
+    pub record_stream: Option<StreamSettings>,
 }
 
 impl RunPlan {
@@ -321,14 +325,27 @@ pub fn build<E: std::fmt::Display>(
         eval,
         warnings,
         file_order: file_order(workload),
+        record_stream: record_stream(workload),
     })
 }
 
-/// DLIO shuffles files only in its iterative sampler (the tensorflow loader on formats other
-/// than tfrecord); the PyTorch index sampler reads files in listed order whatever the setting.
+/// DLIO's tensorflow loader reads TFRecord files through `tf.data` (§4.2), not by index.
+fn record_stream(workload: &Workload) -> Option<StreamSettings> {
+    let native = data_loader(workload) == "tensorflow" && workload.dataset.format == "tfrecord";
+    native.then_some(StreamSettings {
+        shuffle_size: match workload.reader.sample_shuffle.as_str() {
+            "off" => 0,
+            _ => workload.reader.shuffle_size,
+        },
+    })
+}
+
+/// DLIO shuffles files only with the tensorflow loader (its iterative sampler, and the
+/// TFRecord pipeline's file list); the PyTorch index sampler reads files in listed order
+/// whatever the setting.
 fn file_order(workload: &Workload) -> FileOrder {
-    let iterative = data_loader(workload) == "tensorflow" && workload.dataset.format != "tfrecord";
-    match (iterative, workload.reader.file_shuffle.as_str()) {
+    let tensorflow = data_loader(workload) == "tensorflow";
+    match (tensorflow, workload.reader.file_shuffle.as_str()) {
         (true, "seed") => FileOrder::Seeded {
             seed: workload.train.seed,
             change_per_epoch: workload.train.seed_change_epoch,

@@ -105,14 +105,25 @@ impl PluginCallError {
 pub struct Session {
     origin: Arc<Provenance>,
     object: FormatSession_TO<'static, RBox<()>>,
+    capabilities: u64,
 }
 
 impl Session {
     pub(super) fn new(
         origin: Arc<Provenance>,
         object: FormatSession_TO<'static, RBox<()>>,
+        capabilities: u64,
     ) -> Self {
-        Session { origin, object }
+        Session {
+            origin,
+            object,
+            capabilities,
+        }
+    }
+
+    /// True when reading a sample performs no I/O, so the host need not open the file.
+    pub fn reads_without_io(&self) -> bool {
+        self.capabilities & dl_plugin_api::abi::format_caps::NO_READ_IO != 0
     }
 
     /// Exact size of a file, when the format knows it.

@@ -24,7 +24,11 @@ pub fn render_table(rows: &[ComponentRow]) -> String {
                 row.version.clone(),
                 row.abi.clone(),
                 row.status.to_string(),
-                row.source.display().to_string(),
+                if row.source.as_os_str().is_empty() {
+                    "-".into()
+                } else {
+                    row.source.display().to_string()
+                },
                 if row.capabilities.is_empty() {
                     "-".into()
                 } else {
@@ -52,7 +56,10 @@ pub fn render_table(rows: &[ComponentRow]) -> String {
     for line in &cells {
         push_line(line.each_ref().map(String::as_str));
     }
-    if rows.is_empty() {
+    if rows.iter().all(|row| {
+        row.source.as_os_str().is_empty()
+            || row.source == std::path::Path::new(crate::builtin::SOURCE)
+    }) {
         let _ = writeln!(
             out,
             "(no plugins found; use --plugins DIR or set DL_DRIVER_PLUGIN_PATH)"
@@ -62,7 +69,11 @@ pub fn render_table(rows: &[ComponentRow]) -> String {
         let _ = writeln!(
             out,
             "{} ({}): {}",
-            row.source.display(),
+            if row.source.as_os_str().is_empty() {
+                row.name.clone()
+            } else {
+                row.source.display().to_string()
+            },
             row.status,
             row.reason.as_deref().unwrap_or("")
         );

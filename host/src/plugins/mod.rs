@@ -5,6 +5,7 @@ pub mod discover;
 mod handle;
 mod listing;
 mod load;
+mod optional;
 mod registry;
 mod vet;
 
@@ -12,6 +13,7 @@ use dl_plugin_api::abi::{backend_caps, format_caps, ComponentKind};
 
 pub use handle::{ObjectReader, ObjectWriter, PluginCallError, Provenance, Reader, Session, Store};
 pub use listing::{render_info, render_table};
+pub use optional::{with_missing, OptionalPlugin, OPTIONAL_PLUGINS};
 pub use registry::{BackendEntry, ComponentRow, FormatEntry, Registry, SearchError};
 
 /// How `plugins list` reports a component or a library.
@@ -28,6 +30,8 @@ pub enum Status {
     LoadError,
     /// A plugin this host cannot use (ABI version, layout, panic strategy).
     Incompatible,
+    /// An optional first-party component that is not on the search path.
+    NotInstalled,
 }
 
 impl std::fmt::Display for Status {
@@ -38,6 +42,7 @@ impl std::fmt::Display for Status {
             Status::Insecure => "insecure",
             Status::LoadError => "load-error",
             Status::Incompatible => "incompatible",
+            Status::NotInstalled => "not-installed",
         })
     }
 }
@@ -59,6 +64,7 @@ pub fn capability_names(kind: ComponentKind, caps: u64) -> Vec<&'static str> {
             (format_caps::READ, "read"),
             (format_caps::CHECK, "check"),
             (format_caps::EXACT_SIZE, "exact-size"),
+            (format_caps::NO_READ_IO, "no-read-io"),
         ],
         ComponentKind::BACKEND => &[
             (backend_caps::READ, "read"),

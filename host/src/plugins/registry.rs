@@ -1,10 +1,14 @@
 //! The components of every library found on the search path, with the first library to
 //! provide a name winning and later ones recorded as shadowed.
 
-use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use abi_stable::std_types::{RBox, RStr};
-use dl_plugin_api::abi::{BackendComponent_TO, ComponentKind, FormatComponent_TO};
+use dl_plugin_api::abi::{BackendComponent_TO, Component, ComponentKind, FormatComponent_TO};
 
 use super::{
     discover::{self, SearchDir},
@@ -48,6 +52,8 @@ pub struct FormatEntry {
     object: FormatComponent_TO<'static, RBox<()>>,
     /// File extension.
     pub extension: String,
+    /// Bits from `format_caps`.
+    pub capabilities: u64,
 }
 
 impl FormatEntry {
@@ -56,7 +62,11 @@ impl FormatEntry {
         let object = self.origin.call("configure", || {
             self.object.configure(RStr::from_str(dataset_json))
         })?;
-        Ok(Session::new(Arc::clone(&self.origin), object))
+        Ok(Session::new(
+            Arc::clone(&self.origin),
+            object,
+            self.capabilities,
+        ))
     }
 
     /// Where the component comes from.
@@ -108,6 +118,7 @@ impl Registry {
     /// directory is an error; problems with single libraries become rows with a status.
     pub fn discover(dirs: &[SearchDir]) -> Result<Registry, SearchError> {
         let mut registry = Registry::default();
+        registry.add_builtins();
         for dir in dirs {
             let files = match discover::candidates(&dir.path) {
                 Ok(files) => files,
@@ -152,7 +163,21 @@ impl Registry {
             }
         };
         let abi = library.info.api_version.to_string();
-        for component in library.components {
+        self.add_components(&path, &abi, library.components);
+    }
+
+    /// The components compiled into dl-driver, ahead of any plugin library.
+    fn add_builtins(&mut self) {
+        self.add_components(
+            Path::new(crate::builtin::SOURCE),
+            dl_plugin_api::VERSION,
+            crate::builtin::components(),
+        );
+    }
+
+    fn add_components(&mut self, path: &Path, abi: &str, components: Vec<Component>) {
+        let path = path.to_path_buf();
+        for component in components {
             let info = component.info;
             let name = info.name.to_string();
             let kind = info.kind;
@@ -167,7 +192,7 @@ impl Registry {
                 name: name.clone(),
                 kind: super::kind_name(kind),
                 version: info.version.to_string(),
-                abi: abi.clone(),
+                abi: abi.to_string(),
                 status: Status::Ok,
                 reason: None,
                 source: path.clone(),
@@ -205,6 +230,7 @@ impl Registry {
                             origin,
                             object,
                             extension,
+                            capabilities: info.capabilities,
                         }),
                     );
                 }

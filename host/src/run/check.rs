@@ -2,8 +2,8 @@
 //! format plugin, in parallel, and names each missing or corrupt file.
 
 use std::sync::{
-    atomic::{AtomicU64, AtomicUsize, Ordering},
-    Arc, Mutex,
+    atomic::{AtomicUsize, Ordering},
+    Mutex,
 };
 
 use anyhow::Result;
@@ -11,7 +11,7 @@ use anyhow::Result;
 use super::{connect, open_registry, prepare, PluginDirs, Prepared};
 use crate::{
     config::Composed,
-    engine::{BufferPool, HostSource},
+    engine::{BufferPool, HostSource, ReadTally},
 };
 
 /// What one file's check found.
@@ -54,7 +54,7 @@ pub fn check(composed: &Composed, dirs: &PluginDirs, threads: usize) -> Result<C
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
     let pool = BufferPool::default();
-    let read = Arc::new(AtomicU64::new(0));
+    let read = ReadTally::counting();
     let files = &plan.dataset.files;
     std::thread::scope(|scope| {
         for _ in 0..threads.clamp(1, files.len().max(1)) {
@@ -62,8 +62,7 @@ pub fn check(composed: &Composed, dirs: &PluginDirs, threads: usize) -> Result<C
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(file) = files.get(index) else { break };
                 let key = file.spec.key.to_string();
-                let outcome = match HostSource::open(&store, &key, pool.clone(), Arc::clone(&read))
-                {
+                let outcome = match HostSource::open(&store, &key, pool.clone(), read.clone()) {
                     Err(err) if err.kind == dl_plugin_api::abi::ErrorKind::NOT_FOUND => FileCheck {
                         key,
                         status: "missing",

@@ -31,7 +31,12 @@ struct Phases {
 
 /// Generation when asked, then training with its checkpoints, or checkpoint-only mode; then
 /// DLIO's output files.
-pub fn run(composed: &Composed, dirs: &PluginDirs, generate_only: bool) -> Result<()> {
+pub fn run(
+    composed: &Composed,
+    dirs: &PluginDirs,
+    generate_only: bool,
+    io_trace: Option<&Path>,
+) -> Result<()> {
     let world = world()?;
     let workload = &composed.loaded.workload;
     let flow = &workload.workflow;
@@ -81,6 +86,17 @@ pub fn run(composed: &Composed, dirs: &PluginDirs, generate_only: bool) -> Resul
         None => None,
     };
 
+    // Built before any output exists, so a bad `reader.transformed_*` costs nothing.
+    let sample = if phases.training {
+        Some(engine::SampleTemplate::new(workload)?)
+    } else {
+        None
+    };
+    let reads = engine::ReadLog::new(
+        io_trace
+            .map(|path| rank_path(path, world.as_ref()))
+            .as_deref(),
+    )?;
     let output_dir = open_outputs(composed, announce)?;
     if announce {
         log::output(&format!(
@@ -120,9 +136,13 @@ pub fn run(composed: &Composed, dirs: &PluginDirs, generate_only: bool) -> Resul
         None
     };
     let start = Local::now();
-    let (report, evaluation) = match (&prepared, phases.training) {
-        (Some(prepared), true) => train(
-            prepared,
+    let (report, evaluation) = match (&prepared, &sample) {
+        (Some(prepared), Some(sample)) => train(
+            Reading {
+                prepared,
+                sample,
+                reads: &reads,
+            },
             &registry,
             workload,
             world.as_ref(),
@@ -222,17 +242,29 @@ fn generate(
     Ok(())
 }
 
+/// What the training loop reads with: the format and plan, the dummy sample reads return,
+/// and the accounting of reads.
+struct Reading<'a> {
+    prepared: &'a Prepared,
+    sample: &'a engine::SampleTemplate,
+    reads: &'a engine::ReadLog,
+}
+
 /// The training loop over the dataset found in the store; returns the report and whether
 /// evaluation ran.
 fn train(
-    prepared: &Prepared,
+    reading: Reading,
     registry: &Registry,
     workload: &Workload,
     world: &dyn World,
     checkpointer: Option<&Checkpointer>,
     announce: bool,
 ) -> Result<(TrainingReport, bool)> {
-    let Prepared { session, plan } = prepared;
+    let Reading {
+        prepared: Prepared { session, plan },
+        sample,
+        reads,
+    } = reading;
     let store = connect(registry, &plan.dataset.read_location, workload)?;
     let mut plan = plan.clone();
     for warning in engine::locate_dataset(&mut plan, &store, world.rank())? {
@@ -256,8 +288,11 @@ fn train(
         world,
         checkpointer,
         announce,
+        sample,
+        reads,
     };
     let report = engine::train(&ctx)?;
+    reads.finish().context("writing the --io-trace file")?;
     if !workload.dataset.keep_files && announce {
         delete_dataset(&plan, session, &store)?;
     }
@@ -345,4 +380,16 @@ fn write_results(dir: &Path, results: &Results, world: &dyn World) -> Result<()>
         log::output(&format!("Results in {}", dir.display()));
     }
     Ok(())
+}
+
+/// Rank 0 traces into `path`; other ranks into `path.<rank>`.
+fn rank_path(path: &Path, world: &dyn World) -> PathBuf {
+    match world.rank() {
+        0 => path.to_path_buf(),
+        rank => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(format!(".{rank}"));
+            PathBuf::from(name)
+        }
+    }
 }

@@ -18,7 +18,7 @@ use crate::{
     comm::{self, Solo, World},
     config::Workload,
     plan::{self, Location, RunPlan},
-    plugins::{discover, FormatEntry, Registry, Session, Status, Store},
+    plugins::{discover, FormatEntry, OptionalPlugin, Registry, Session, Status, Store},
 };
 
 /// Where plugins are searched.
@@ -116,6 +116,10 @@ fn find_format(registry: &Registry, name: &str) -> Result<std::sync::Arc<FormatE
     for line in refused {
         message.push_str("; ");
         message.push_str(&line);
+    }
+    if let Some(optional) = OptionalPlugin::named(name) {
+        message.push_str("; ");
+        message.push_str(&optional.hint());
     }
     bail!(message)
 }

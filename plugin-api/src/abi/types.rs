@@ -89,6 +89,8 @@ pub mod format_caps {
     pub const CHECK: u64 = 1 << 2;
     /// Knows each file's exact size before generating it.
     pub const EXACT_SIZE: u64 = 1 << 3;
+    /// Reading a sample performs no I/O (DLIO's `synthetic`): the host does not open the file.
+    pub const NO_READ_IO: u64 = 1 << 4;
 }
 
 /// Capability bits of a backend component.
