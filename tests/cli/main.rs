@@ -3,6 +3,7 @@
 
 mod check;
 mod compose;
+mod content;
 mod dtypes;
 mod formats;
 mod plugins;

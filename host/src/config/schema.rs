@@ -241,6 +241,11 @@ pub struct Dataset {
     pub keep_files: bool,
     /// Seed of generated content (dl-driver; DLIO's content is unseeded).
     pub seed: u64,
+    /// Fraction of every 4 KiB block of generated content that is zero, for storage that
+    /// compresses (dl-driver; 0 = incompressible).
+    pub content_zero_fraction: f64,
+    /// Every file gets the same content stream, for storage that deduplicates (dl-driver).
+    pub content_shared: bool,
     /// HDF5 layout options.
     pub hdf5: Hdf5,
 }
@@ -269,6 +274,8 @@ impl Default for Dataset {
             generation_buffer_size: 2 * 1024 * 1024 * 1024,
             keep_files: true,
             seed: 0,
+            content_zero_fraction: 0.0,
+            content_shared: false,
             hdf5: Hdf5::default(),
         }
     }

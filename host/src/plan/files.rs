@@ -1,6 +1,6 @@
 //! The dataset's file list: DLIO's names, zero padding, subfolders, and per-file sample shapes.
 
-use dl_plugin_api::abi::FileSpec;
+use dl_plugin_api::{abi::FileSpec, sdk::content::ZERO_FRACTION_KEY};
 
 use super::numpy_rng::RandomState;
 use crate::config::Dataset;
@@ -83,6 +83,15 @@ pub fn content_seed(dataset_seed: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// What the formats' content streams need beyond the seed (`FileSpec::extra`).
+fn content_extra(dataset: &Dataset) -> String {
+    if dataset.content_zero_fraction > 0.0 {
+        serde_json::json!({ ZERO_FRACTION_KEY: dataset.content_zero_fraction }).to_string()
+    } else {
+        String::new()
+    }
+}
+
 /// Every file of the dataset: training files first, then evaluation files.
 pub fn file_specs(dataset: &Dataset, extension: &str) -> Vec<FileSpec> {
     let (train, eval) = (dataset.num_files_train, dataset.num_files_eval);
@@ -100,8 +109,9 @@ pub fn file_specs(dataset: &Dataset, extension: &str) -> Vec<FileSpec> {
                 key: file_key(split, i, count, subfolders, &dataset.file_prefix, extension).into(),
                 sample_shape: shapes[index as usize].clone().into(),
                 samples: dataset.num_samples_per_file,
-                seed: content_seed(dataset.seed, index),
-                extra: "".into(),
+                // Shared content: every file's stream starts from the same seed.
+                seed: content_seed(dataset.seed, if dataset.content_shared { 0 } else { index }),
+                extra: content_extra(dataset).into(),
             });
         }
     }

@@ -125,6 +125,13 @@ fn check_data(workload: &Workload, warnings: &mut Vec<String>) -> Result<(), Pla
             reader.read_threads
         ));
     }
+    if !(0.0..=1.0).contains(&dataset.content_zero_fraction) {
+        return Err(invalid(
+            "dataset.content_zero_fraction",
+            dataset.content_zero_fraction,
+            "use a fraction from 0 (incompressible, the default) to 1 (all zeros)",
+        ));
+    }
     if !dataset.record_dims.is_empty() {
         if dataset.record_length_bytes_stdev > 0.0 {
             return Err(invalid(

@@ -3,15 +3,30 @@
 //!
 //! Integer types get uniformly random bytes; float types get finite values in `[0, 1)` so that
 //! readers which look at the data see ordinary numbers.
+//!
+//! Storage that compresses can be given compressible content on request: the host passes
+//! `dataset.content_zero_fraction` in [`FileSpec::extra`], and
+//! [`ContentStream::for_file`] zeroes that fraction of every 4 KiB block of the stream.
+//! (Deduplicable content needs no format support: the host gives every file the same seed.)
 
 use rand::{rngs::SmallRng, RngCore, SeedableRng};
 
-use super::Dtype;
+use super::{Dtype, FileSpec};
+
+/// The block whose tail `content_zero_fraction` zeroes.
+pub const ZERO_BLOCK_BYTES: u64 = 4096;
+
+/// The `FileSpec::extra` key of the zero fraction.
+pub const ZERO_FRACTION_KEY: &str = "content_zero_fraction";
 
 /// A stream of random elements of one type.
 pub struct ContentStream {
     rng: SmallRng,
     dtype: Dtype,
+    /// Bytes kept random at the start of every block; the rest of the block is zero.
+    random_per_block: u64,
+    /// Bytes produced so far.
+    position: u64,
 }
 
 impl ContentStream {
@@ -20,12 +35,48 @@ impl ContentStream {
         ContentStream {
             rng: SmallRng::seed_from_u64(seed),
             dtype,
+            random_per_block: ZERO_BLOCK_BYTES,
+            position: 0,
         }
+    }
+
+    /// The stream of `file`: its seed, and the zero fraction the host asked for, if any.
+    pub fn for_file(file: &FileSpec, dtype: Dtype) -> Self {
+        let fraction = file
+            .extra
+            .get(ZERO_FRACTION_KEY)
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0)
+            .clamp(0.0, 1.0);
+        let mut stream = ContentStream::new(file.seed, dtype);
+        let size = dtype.size() as u64;
+        // Whole elements only, so every element stays either random or zero.
+        let random = ((1.0 - fraction) * ZERO_BLOCK_BYTES as f64).round() as u64;
+        stream.random_per_block = random / size * size;
+        stream
     }
 
     /// Fills `buf` with the next elements; `buf.len()` must be a multiple of the element size.
     pub fn fill(&mut self, buf: &mut [u8]) {
         debug_assert_eq!(buf.len() % self.dtype.size(), 0, "partial element");
+        self.fill_random(buf);
+        if self.random_per_block < ZERO_BLOCK_BYTES {
+            let mut at = 0usize;
+            while at < buf.len() {
+                let in_block = (self.position + at as u64) % ZERO_BLOCK_BYTES;
+                let to_block_end = (ZERO_BLOCK_BYTES - in_block) as usize;
+                let end = (at + to_block_end).min(buf.len());
+                if in_block + ((end - at) as u64) > self.random_per_block {
+                    let zero_from = at + self.random_per_block.saturating_sub(in_block) as usize;
+                    buf[zero_from..end].fill(0);
+                }
+                at = end;
+            }
+        }
+        self.position += buf.len() as u64;
+    }
+
+    fn fill_random(&mut self, buf: &mut [u8]) {
         match self.dtype {
             Dtype::Bool => {
                 self.rng.fill_bytes(buf);
@@ -101,6 +152,34 @@ mod tests {
                 "{bits:#x}"
             );
         }
+    }
+
+    #[test]
+    fn a_zero_fraction_zeroes_the_tail_of_every_block_in_any_chunking() {
+        let mut file = FileSpec::new("train/a", vec![64, 64], 4);
+        file.extra = serde_json::json!({ ZERO_FRACTION_KEY: 0.75 });
+        let mut whole = vec![0u8; 3 * 4096];
+        ContentStream::for_file(&file, Dtype::Float32).fill(&mut whole);
+        let mut pieces = vec![0u8; 3 * 4096];
+        let mut stream = ContentStream::for_file(&file, Dtype::Float32);
+        for chunk in pieces.chunks_mut(12) {
+            stream.fill(chunk);
+        }
+        assert_eq!(whole, pieces);
+        for block in whole.chunks(4096) {
+            assert!(block[1024..].iter().all(|&b| b == 0));
+            assert!(
+                block[1020..1024].iter().any(|&b| b != 0),
+                "last random element"
+            );
+        }
+        // Without the key the content is as before.
+        file.extra = serde_json::Value::Null;
+        let mut plain = vec![0u8; 4096];
+        ContentStream::for_file(&file, Dtype::Uint8).fill(&mut plain);
+        let mut expected = vec![0u8; 4096];
+        ContentStream::new(file.seed, Dtype::Uint8).fill(&mut expected);
+        assert_eq!(plain, expected);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //!   `check` accepts `True`/`False` too, so files DLIO wrote pass.
 //!
 //! Like DLIO, every row of a file is the same sample repeated: the row's values come from
-//! `ContentStream::new(file.seed, dtype)` and the stream is restarted for every row, so memory
+//! `ContentStream::for_file(file, dtype)` and the stream is restarted for every row, so memory
 //! stays constant whatever the sample or file size (rows are written field by field).
 //!
 //! Reading a sample reads the whole file, as `pandas.read_csv` does in DLIO's reader.
@@ -139,7 +139,7 @@ impl FormatSession for CsvSession {
         let mut text = String::new();
         for _row in 0..file.samples {
             // The same stream for every row: identical rows, as DLIO writes them.
-            let mut content = ContentStream::new(file.seed, self.dtype);
+            let mut content = ContentStream::for_file(file, self.dtype);
             let mut left = per_row;
             while left > 0 {
                 let n = left.min((CHUNK_BYTES / size) as u64) as usize;

@@ -52,7 +52,7 @@ impl FormatSession for RawSession {
         }
         index.finish()?;
         // Stream in chunks: memory stays the same whatever the file size.
-        let mut content = ContentStream::new(file.seed, self.dtype);
+        let mut content = ContentStream::for_file(file, self.dtype);
         let mut left = self.sample_bytes(file) * file.samples;
         let mut chunk = vec![0u8; CHUNK_BYTES];
         while left > 0 {

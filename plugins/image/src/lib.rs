@@ -155,7 +155,7 @@ impl ImageSession {
         let pixels_len = usize::try_from(u64::from(width) * u64::from(height))
             .map_err(|_| Error::invalid_config(format!("{}: image too large", file.key)))?;
         let mut pixels = vec![0u8; pixels_len];
-        ContentStream::new(file.seed, Dtype::Uint8).fill(&mut pixels);
+        ContentStream::for_file(file, Dtype::Uint8).fill(&mut pixels);
         let mut encoded = Vec::new();
         let result =
             match self.kind {

@@ -18,7 +18,7 @@ pub fn generate(
     layout: &Layout,
     out: &mut Output<'_>,
 ) -> Result<()> {
-    let mut content = ContentStream::new(file.seed, dtype);
+    let mut content = ContentStream::for_file(file, dtype);
     let mut chunk = vec![0u8; CHUNK_BYTES.min(layout.data_bytes as usize)];
     let mut left = layout.data_bytes;
     while left > 0 {

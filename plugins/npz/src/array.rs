@@ -51,16 +51,16 @@ pub fn data_len(item_size: u64, shape: &[u64]) -> Option<u64> {
         .try_fold(item_size, |acc, &dim| acc.checked_mul(dim))
 }
 
-/// Feeds `len` bytes of the content stream for `seed` to `visit`, chunk by chunk through
+/// Feeds `len` bytes of the content stream of `file` to `visit`, chunk by chunk through
 /// `buf` (whose length must be a multiple of the element size, or at least `len`).
 pub fn content(
-    seed: u64,
+    file: &FileSpec,
     dtype: Dtype,
     len: u64,
     buf: &mut [u8],
     mut visit: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
-    let mut stream = ContentStream::new(seed, dtype);
+    let mut stream = ContentStream::for_file(file, dtype);
     let mut left = len;
     while left > 0 {
         let n = left.min(buf.len() as u64) as usize;

@@ -2,14 +2,19 @@
 //! CRC that the local header needs before the data, the second writes the data.
 
 use crc32fast::Hasher;
-use dl_plugin_api::sdk::{content::CHUNK_BYTES, Dtype, Error, ErrorKind, Output, Result};
+use dl_plugin_api::sdk::{content::CHUNK_BYTES, Dtype, Error, ErrorKind, FileSpec, Output, Result};
 
 use crate::array::{content, zeros};
 use crate::layout::{Layout, X_NAME, Y_NAME};
 use crate::zip;
 
-/// Writes the file described by `layout` with content from `seed` into `out`.
-pub fn generate(layout: &Layout, seed: u64, dtype: Dtype, out: &mut Output<'_>) -> Result<()> {
+/// Writes the file described by `layout` with the content stream of `file` into `out`.
+pub fn generate(
+    layout: &Layout,
+    file: &FileSpec,
+    dtype: Dtype,
+    out: &mut Output<'_>,
+) -> Result<()> {
     let start = out.written();
     // One buffer for every pass; CHUNK_BYTES is a multiple of every element size, and a
     // shorter buffer only occurs when a whole array fits in it.
@@ -18,7 +23,7 @@ pub fn generate(layout: &Layout, seed: u64, dtype: Dtype, out: &mut Output<'_>) 
 
     let mut crc = Hasher::new();
     crc.update(&layout.x_header);
-    content(seed, dtype, layout.x_data, &mut buf, |chunk| {
+    content(file, dtype, layout.x_data, &mut buf, |chunk| {
         crc.update(chunk);
         Ok(())
     })?;
@@ -26,7 +31,7 @@ pub fn generate(layout: &Layout, seed: u64, dtype: Dtype, out: &mut Output<'_>) 
     let mut head = zip::local_header_bytes(X_NAME, x_crc, layout.x_size());
     head.extend_from_slice(&layout.x_header);
     out.write_bytes(&head)?;
-    content(seed, dtype, layout.x_data, &mut buf, |chunk| {
+    content(file, dtype, layout.x_data, &mut buf, |chunk| {
         out.write_bytes(chunk)
     })?;
 

@@ -43,7 +43,7 @@ impl FormatSession for NpzSession {
     }
 
     fn generate(&self, file: &FileSpec, out: &mut Output<'_>) -> Result<()> {
-        generate::generate(&self.layout(file)?, file.seed, self.dtype, out)
+        generate::generate(&self.layout(file)?, file, self.dtype, out)
     }
 
     fn open(&self, file: &FileSpec, source: Source) -> Result<Box<dyn SampleReader>> {

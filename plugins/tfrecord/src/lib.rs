@@ -106,7 +106,7 @@ impl FormatSession for TfRecordSession {
         header[8..].copy_from_slice(&masked_crc(&length).to_le_bytes());
         let head_crc = crc32c::crc32c(&layout.head);
 
-        let mut content = ContentStream::new(file.seed, self.dtype);
+        let mut content = ContentStream::for_file(file, self.dtype);
         let mut chunk = vec![0u8; CHUNK_BYTES.min(layout.image_len as usize)];
         for _ in 0..file.samples {
             out.write_bytes(&header)?;

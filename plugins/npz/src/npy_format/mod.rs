@@ -73,7 +73,7 @@ impl FormatSession for NpySession {
         out.write_bytes(&array.header)?;
         // CHUNK_BYTES is a multiple of every element size; a shorter buffer holds all the data.
         let mut buf = vec![0u8; array.data.min(CHUNK_BYTES as u64) as usize];
-        array::content(file.seed, self.dtype, array.data, &mut buf, |chunk| {
+        array::content(file, self.dtype, array.data, &mut buf, |chunk| {
             out.write_bytes(chunk)
         })?;
         let written = out.written() - start;
