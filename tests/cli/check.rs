@@ -102,3 +102,29 @@ fn check_finds_a_flipped_tfrecord_byte_by_its_crc_and_a_truncated_record() {
     );
     assert!(stdout.contains("6 of 8 files ok"), "{stdout}");
 }
+
+#[test]
+fn check_names_a_truncated_hdf5_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["hdf5", "file"]);
+    let workload = small_npz_workload(tmp.path(), "").replace("format: npz", "format: hdf5");
+    let config = write_config(tmp.path(), "w.yaml", &workload);
+    run_ok(
+        dl_driver_with(tmp.path(), &plugins)
+            .arg("generate")
+            .arg(&config),
+    );
+    let truncated = tmp.path().join("data/train/img_3_of_8.hdf5");
+    let whole = std::fs::read(&truncated).unwrap();
+    std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
+    let (output, stdout, stderr) = run(dl_driver_with(tmp.path(), &plugins)
+        .arg("check")
+        .arg(&config));
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("img_3_of_8.hdf5"))
+        .unwrap_or_else(|| panic!("not named: {stdout}"));
+    assert!(line.starts_with("corrupt"), "{line}");
+    assert!(stdout.contains("7 of 8 files ok"), "{stdout}");
+}

@@ -139,6 +139,7 @@ fn assert_read_back(plugins: &[&str], cases: &[Case]) {
 fn every_format_writes_the_configured_shapes_and_types() {
     let formats = [
         "npz",
+        "hdf5",
         "npy",
         "tfrecord",
         "indexed_binary",
@@ -148,7 +149,27 @@ fn every_format_writes_the_configured_shapes_and_types() {
         "jpeg",
     ];
     assert_read_back(
-        &["npz", "tfrecord", "indexed", "csv", "image", "file"],
+        &["npz", "tfrecord", "indexed", "csv", "image", "hdf5", "file"],
         &cases(&formats),
     );
+}
+
+#[test]
+fn hdf5_splits_a_sample_over_num_dset_per_record_datasets() {
+    // DLIO's test 15: record_dims [3, …] with 3 datasets, each (N_s, …) in the dtype.
+    let cases: Vec<Case> = ["float32", "int8", "float16"]
+        .into_iter()
+        .flat_map(|dtype| {
+            [vec![3, 4, 5], vec![3, 2], vec![6, 2, 2, 3]]
+                .into_iter()
+                .map(move |dims| Case {
+                    format: "hdf5",
+                    dtype,
+                    dims: Some(dims),
+                    samples: 1,
+                    datasets: 3,
+                })
+        })
+        .collect();
+    assert_read_back(&["hdf5", "file"], &cases);
 }

@@ -449,3 +449,69 @@ fn synthetic_files_hold_their_index_and_samples_are_read_without_io() {
     );
     run.assert_checks_ok();
 }
+
+#[test]
+fn npz_samples_read_the_whole_x_member_each_time() {
+    let extra = "  record_dims: [64, 64]\n";
+    let run = FormatRun::new(&["npz", "file"], "npz", "pytorch", extra);
+    let trace = run.trace();
+    assert_eq!(trace.len(), 12, "4 files × 3 samples");
+    for read in &trace {
+        // np.load(file)['x'] reads and CRC-checks all 3 samples of x to return one (§4.4).
+        assert!(read.covered() >= 3 * 64 * 64, "{read:?}");
+        assert!(read.covered() <= run.size_of(&read.key), "{read:?}");
+    }
+}
+
+const HDF5_READ: &str = r#"
+import json, sys, h5py
+out = []
+for p in sys.argv[1:]:
+    with h5py.File(p, "r") as f:
+        r = f["records_0"]
+        out.append({"keys": sorted(f.keys()), "shape": list(r.shape), "dtype": str(r.dtype),
+                    "compression": r.compression, "opts": r.compression_opts,
+                    "chunks": list(r.chunks), "maxshape": list(r.maxshape),
+                    "labels": [list(f["labels"].shape), str(f["labels"].dtype)],
+                    "rows_differ": bool((r[0] != r[2]).any())})
+print(json.dumps(out))
+"#;
+
+#[test]
+fn hdf5_files_are_what_h5py_writes_and_samples_read_rows() {
+    // Filters and resizable datasets through the binary: gzip at level 7 with chunks and
+    // max_shape, read back by h5py.
+    let extra = "  record_dims: [8, 16]\n  record_element_type: float32\n  compression: gzip\n  \
+                 compression_level: 7\n  hdf5:\n    chunk_dims: [1, 8, 16]\n    max_shape: [16, 32]\n";
+    let run = FormatRun::new(&["hdf5", "file"], "hdf5", "pytorch", extra);
+    for file in run.read(HDF5_READ, &run.paths()).as_array().unwrap() {
+        assert_eq!(
+            file,
+            &serde_json::json!({
+                "keys": ["labels", "records_0"], "shape": [3, 8, 16], "dtype": "float32",
+                "compression": "gzip", "opts": 7, "chunks": [1, 8, 16], "maxshape": [3, 16, 32],
+                "labels": [[3], "int64"], "rows_differ": true
+            })
+        );
+    }
+    run.assert_checks_ok();
+
+    // Uncompressed rows of 64 KiB: a sample reads its row and the file's metadata, not the
+    // other rows (§4.4); h5py's reads through libhdf5's sec2 driver look the same.
+    let run = FormatRun::new(
+        &["hdf5", "file"],
+        "hdf5",
+        "pytorch",
+        "  record_dims: [256, 256]\n",
+    );
+    let trace = run.trace();
+    assert_eq!(trace.len(), 12, "4 files × 3 samples");
+    for read in &trace {
+        let size = run.size_of(&read.key);
+        assert!(read.covered() < size / 2, "{read:?} of a {size}-byte file");
+        assert!(
+            read.on(&read.key).iter().any(|r| r.1 == 256 * 256),
+            "one request for the row: {read:?}"
+        );
+    }
+}
