@@ -55,9 +55,31 @@ def check_hdf5(case, path, problems):
         expect(problems, "labels dtype", str(f["labels"].dtype), "int64")
 
 
+def masked_crc(data):
+    import crc32c
+
+    c = crc32c.crc32c(data)
+    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
 def check_tfrecord(case, path, problems):
+    import struct
+
     from tfrecord.reader import tfrecord_loader
 
+    # The framing first: every length and payload CRC, as TensorFlow checks them.
+    data = open(path, "rb").read()
+    pos = framed = 0
+    while pos < len(data):
+        length = struct.unpack("<Q", data[pos:pos + 8])[0]
+        if struct.unpack("<I", data[pos + 8:pos + 12])[0] != masked_crc(data[pos:pos + 8]):
+            problems.append(f"record {framed}: length CRC")
+        payload = data[pos + 12:pos + 12 + length]
+        if struct.unpack("<I", data[pos + 12 + length:pos + 16 + length])[0] != masked_crc(payload):
+            problems.append(f"record {framed}: payload CRC")
+        pos += length + 16
+        framed += 1
+    expect(problems, "framed records", framed, case["samples"])
     itemsize = np.dtype(case["dtype"]).itemsize
     records = list(tfrecord_loader(path, None, {"image": "byte", "size": "int"}))
     expect(problems, "records", len(records), case["samples"])
