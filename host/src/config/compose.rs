@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::{
     bundled, from_tree,
     overrides::{self, Mode, Override, OverrideError, Scope},
-    parse_tree, ConfigError, LoadedWorkload,
+    parse_tree, secrets, ConfigError, LoadedWorkload,
 };
 
 /// Where a workload comes from.
@@ -261,7 +261,7 @@ fn task_overrides(composed: &Composed) -> Vec<String> {
                 .overrides
                 .iter()
                 .filter(|text| !is_hydra_override(text))
-                .cloned(),
+                .map(|text| secrets::redact_override(text)),
         )
         .collect()
 }
@@ -284,10 +284,11 @@ fn is_hydra_override(text: &str) -> bool {
 pub fn write_hydra_files(dir: &Path, composed: &Composed) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let task = task_overrides(composed);
-    let hydra_overrides: Vec<&String> = composed
+    let hydra_overrides: Vec<String> = composed
         .overrides
         .iter()
         .filter(|text| is_hydra_override(text))
+        .map(|text| secrets::redact_override(text))
         .collect();
     let run_dir = match &composed.hydra.run_dir {
         Some(run_dir) => run_dir.clone(),
@@ -312,7 +313,8 @@ pub fn write_hydra_files(dir: &Path, composed: &Composed) -> std::io::Result<()>
             "runtime": runtime,
         }
     });
-    let config = json!({ "workload": composed.loaded.tree });
+    // Credentials in storage options are used, never recorded.
+    let config = json!({ "workload": secrets::redact_tree(&composed.loaded.tree) });
     write_atomic(&dir.join("config.yaml"), &to_yaml(&config)?)?;
     write_atomic(&dir.join("overrides.yaml"), &to_yaml(&task)?)?;
     let header = "# Written by dl-driver: the subset of Hydra's hydra.yaml that DLIO runs use.\n";

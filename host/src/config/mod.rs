@@ -10,6 +10,7 @@ mod legacy;
 pub mod overrides;
 mod query;
 mod schema;
+pub mod secrets;
 
 use std::path::{Path, PathBuf};
 

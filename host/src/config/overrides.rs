@@ -146,15 +146,18 @@ impl Override {
 }
 
 /// Parses one override as typed on the command line.
-pub fn parse(text: &str) -> Result<Override, OverrideError> {
-    let (mode, body) = if let Some(rest) = text.strip_prefix("++") {
+pub fn parse(typed: &str) -> Result<Override, OverrideError> {
+    // Messages and records repeat the override; a credential in it must not be.
+    let shown = super::secrets::redact_override(typed);
+    let text = shown.as_str();
+    let (mode, body) = if let Some(rest) = typed.strip_prefix("++") {
         (Mode::Force, rest)
-    } else if let Some(rest) = text.strip_prefix('+') {
+    } else if let Some(rest) = typed.strip_prefix('+') {
         (Mode::Add, rest)
-    } else if let Some(rest) = text.strip_prefix('~') {
+    } else if let Some(rest) = typed.strip_prefix('~') {
         (Mode::Delete, rest)
     } else {
-        (Mode::Set, text)
+        (Mode::Set, typed)
     };
     let (key, raw) = match body.split_once('=') {
         Some((key, raw)) => (key, Some(raw)),
@@ -182,11 +185,11 @@ pub fn parse(text: &str) -> Result<Override, OverrideError> {
     {
         (Scope::Hydra, rest)
     } else {
-        let sigil = &text[..text.len() - body.len()];
+        let sigil = &typed[..typed.len() - body.len()];
         return Err(OverrideError::Prefix {
             text: text.into(),
             key: key.into(),
-            suggestion: format!("{sigil}workload.{body}"),
+            suggestion: super::secrets::redact_override(&format!("{sigil}workload.{body}")),
         });
     };
     let path: Vec<String> = match scope {
@@ -340,7 +343,11 @@ pub fn apply(tree: &mut Map<String, Value>, ov: &Override) -> Result<(), Overrid
             }
             Some(slot) => Err(OverrideError::Exists {
                 key: ov.key.clone(),
-                existing: show(slot),
+                existing: if super::secrets::is_secret(last) {
+                    super::secrets::REDACTED.into()
+                } else {
+                    show(slot)
+                },
                 value: ov.value_text().into(),
             }),
             None => {

@@ -16,11 +16,15 @@ pub fn query(composed: &Composed, key: &str) -> String {
     if path.first() == Some(&"data_reader") {
         path[0] = "reader";
     }
-    let typed = serde_json::to_value(&composed.loaded.workload).unwrap_or(Value::Null);
+    // Credentials print as redacted, alone or inside a mapping.
+    let typed = super::secrets::redact_tree(
+        &serde_json::to_value(&composed.loaded.workload).unwrap_or(Value::Null),
+    );
+    let written = super::secrets::redact_tree(&composed.loaded.tree);
     let Some(value) = lookup(&typed, &path) else {
         return "None".into();
     };
-    python_as_written(value, lookup(&composed.loaded.tree, &path), true)
+    python_as_written(value, lookup(&written, &path), true)
 }
 
 /// Like [`python`], but following the workload as written where it agrees with the typed
