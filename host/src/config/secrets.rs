@@ -10,9 +10,16 @@ pub const REDACTED: &str = "<redacted>";
 /// True for keys that hold credentials (the storage options of S3, Azure and GCS clients).
 pub fn is_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["secret", "password", "credential", "account_key", "private_key", "service_account"]
-        .iter()
-        .any(|word| key.contains(word))
+    [
+        "secret",
+        "password",
+        "credential",
+        "account_key",
+        "private_key",
+        "service_account",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
         || key.ends_with("token")
         || key == "access_key_id"
 }
@@ -86,6 +93,9 @@ mod tests {
         );
         let plain = "++workload.storage.storage_options.endpoint_url=http://127.0.0.1:9000";
         assert_eq!(redact_override(plain), plain);
-        assert_eq!(redact_override("workload.train.seed=3"), "workload.train.seed=3");
+        assert_eq!(
+            redact_override("workload.train.seed=3"),
+            "workload.train.seed=3"
+        );
     }
 }

@@ -33,7 +33,7 @@ use crate::plugins::PluginCallError;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// A plugin call failed on one file.
-    #[error("{key}: {source}")]
+    #[error("{key}")]
     File {
         /// Key of the file.
         key: String,
@@ -78,7 +78,7 @@ pub enum EngineError {
         message: String,
     },
     /// A file the format wrote by path could not be published.
-    #[error("{key}: publishing the generated file: {source}")]
+    #[error("{key}: publishing the generated file")]
     Stage {
         /// Key of the file.
         key: String,

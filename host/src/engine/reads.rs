@@ -54,7 +54,7 @@ pub struct ReadLog {
 
 /// The trace file could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("--io-trace {path}: {source}")]
+#[error("--io-trace {path}")]
 pub struct TraceError {
     path: String,
     source: std::io::Error,

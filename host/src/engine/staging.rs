@@ -32,7 +32,7 @@ pub struct Staged {
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
     /// The local file system refused.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file involved.
         path: String,
