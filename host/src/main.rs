@@ -163,7 +163,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// Loads `./.env` (credentials for object stores, say) without overriding the environment.
+fn load_dotenv() -> Result<()> {
+    let path = std::path::Path::new(".env");
+    if !path.is_file() {
+        return Ok(());
+    }
+    // Values are not repeated in the message: a .env file holds credentials.
+    dotenvy::from_path(path).map_err(|err| match err {
+        dotenvy::Error::LineParse(_, index) => {
+            anyhow::anyhow!(".env: cannot parse it at byte {index}; write one KEY=VALUE per line")
+        }
+        other => anyhow::anyhow!(".env: {other}"),
+    })
+}
+
 fn dispatch(cli: Cli) -> Result<()> {
+    load_dotenv()?;
     let dirs = run::PluginDirs {
         dirs: cli.plugins,
         defaults: !cli.no_default_plugin_dirs,

@@ -99,14 +99,18 @@ pub fn small_npz_workload(dir: &Path, extra_dataset: &str) -> String {
     )
 }
 
-/// Python with the readers that check generated files (numpy, h5py, tfrecord, Pillow), from
+/// Python with the readers that check generated files (numpy, h5py, tfrecord, Pillow) and
+/// the storage servers and clients of the object-store tests (moto, boto3, azure-storage-blob), from
 /// `DL_DRIVER_PYTHON` (set by scripts/test.sh) or `python3`.
 pub fn python() -> PathBuf {
     let python = std::env::var_os("DL_DRIVER_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| "python3".into());
     let probe = Command::new(&python)
-        .args(["-c", "import numpy, h5py, tfrecord, crc32c, PIL"])
+        .args([
+            "-c",
+            "import numpy, h5py, tfrecord, crc32c, PIL, boto3, moto.server, azure.storage.blob",
+        ])
         .output();
     let problem = match probe {
         Ok(out) if out.status.success() => return python,
