@@ -286,6 +286,30 @@ fn a_workload_runs_end_to_end_on_azurite() {
     );
     // The account key is a credential like any other: used, never written.
     assert_no_secret(AZURITE_KEY, &tmp.path().join("out"), &[&stdout, &stderr]);
+
+    // dl-driver's older variables name the account and the container of `az:///prefix`.
+    let generate_only = workload(
+        &tmp.path().join("out2"),
+        "az:///data/env",
+        "az:///ckpt",
+        &format!(
+            "  storage_options:\n    use_emulator: true\n    endpoint_url: {}\n",
+            server.endpoint()
+        ),
+        1024,
+    )
+    .replace("  train: True\n", "  train: False\n")
+    .replace("  checkpoint: True\n", "  checkpoint: False\n");
+    let config = write_config(tmp.path(), "env.yaml", &generate_only);
+    run_ok(
+        dl_driver_with(tmp.path(), &plugins)
+            .env("AZURE_BLOB_ACCOUNT", AZURITE_ACCOUNT)
+            .env("AZURE_BLOB_CONTAINER", "bench")
+            .env("AZURE_STORAGE_ACCOUNT_KEY", AZURITE_KEY)
+            .arg("generate")
+            .arg(&config),
+    );
+    assert_eq!(azure_blobs(&server, "bench", "data/env/").len(), 10);
 }
 
 #[test]
@@ -395,4 +419,41 @@ fn a_workload_runs_end_to_end_on_gcs_through_its_xml_api() {
     );
     assert!(stdout.contains("10 of 10 files ok"), "{stdout}");
     assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn credentials_and_endpoint_come_from_a_dotenv_file() {
+    let server = moto("bench");
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["npz", "object_store"]);
+    // Nothing in the workload says where S3 is or who we are: only .env does.
+    std::fs::write(
+        tmp.path().join(".env"),
+        format!(
+            "AWS_ACCESS_KEY_ID=testing\nAWS_SECRET_ACCESS_KEY={SECRET}\nAWS_ENDPOINT_URL={}\n\
+             AWS_REGION=us-east-1\nAWS_ALLOW_HTTP=true\n",
+            server.endpoint()
+        ),
+    )
+    .unwrap();
+    let yaml = workload(
+        &tmp.path().join("out"),
+        "s3://bench/dotenv",
+        "s3://bench/ckpt",
+        "  storage_options:\n    s3_max_attempts: 1\n    timeout_seconds: 5\n",
+        1024,
+    )
+    .replace("  checkpoint: True\n", "  checkpoint: False\n");
+    let config = write_config(tmp.path(), "w.yaml", &yaml);
+    let (stdout, stderr) = run_ok(
+        dl_driver_with(tmp.path(), &plugins)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_ENDPOINT_URL")
+            .arg("run")
+            .arg(&config),
+    );
+    assert!(stdout.contains("[METRIC] Training Throughput"), "{stdout}");
+    assert_eq!(s3_objects(&server, "bench", "dotenv/train/").len(), 8);
+    assert_no_secret(SECRET, &tmp.path().join("out"), &[&stdout, &stderr]);
 }
