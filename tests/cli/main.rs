@@ -6,6 +6,7 @@ mod compose;
 mod content;
 mod dtypes;
 mod formats;
+mod mpi;
 mod object_store;
 mod plugins;
 mod report;

@@ -376,6 +376,7 @@ fn bad_input_gets_one_clear_error_line() {
 }
 
 #[test]
+#[cfg(not(feature = "mpi"))]
 fn a_launch_by_mpirun_without_mpi_support_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let config = write_config(tmp.path(), "w.yaml", &small_npz_workload(tmp.path(), ""));

@@ -20,7 +20,7 @@ use crate::{
     plugins::{Session, Store},
 };
 
-/// What generation did on this rank.
+/// What generation did, over all ranks.
 #[derive(Debug, Clone, Default)]
 pub struct GenerationReport {
     /// Files written.
@@ -86,11 +86,17 @@ pub fn generate(
     if let Some(err) = first_error.into_inner().expect("error slot") {
         return Err(err);
     }
-    world.barrier();
+    // Totals over all ranks (each wrote its own files): also the barrier DLIO has here.
+    let mut totals = [
+        written.into_inner() as f64,
+        reused.into_inner() as f64,
+        bytes.into_inner() as f64,
+    ];
+    world.all_reduce_sum(&mut totals);
     Ok(GenerationReport {
-        written: written.into_inner(),
-        reused: reused.into_inner(),
-        bytes: bytes.into_inner(),
+        written: totals[0] as u64,
+        reused: totals[1] as u64,
+        bytes: totals[2] as u64,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -8,7 +8,11 @@ use chrono::{DateTime, Local};
 use serde_json::{json, Map, Value};
 
 use super::{host::HostFacts, mean_stdev};
-use crate::{comm::World, config::Workload, engine::TrainingReport};
+use crate::{
+    comm::{HostRow, World},
+    config::Workload,
+    engine::TrainingReport,
+};
 
 /// DLIO's timestamp format (local time, microseconds).
 pub fn timestamp(at: &DateTime<Local>) -> String {
@@ -211,24 +215,31 @@ pub fn write_summary(
     metric: &Map<String, Value>,
 ) -> std::io::Result<()> {
     let dataset = &run.workload.dataset;
-    let per_host = run.data_bytes_per_host();
-    // Lists have one entry per host; this build runs on one.
+    // Lists have one entry per host; with uneven ranks per host, each host caches what its
+    // own ranks read, and the reported size is the largest host's.
+    let per_host: Vec<f64> = run
+        .hosts
+        .iter()
+        .map(|h| run.data_bytes_per_rank() * h.ranks as f64)
+        .collect();
     let summary = json!({
         "start": timestamp(&run.start),
         "num_accelerators": run.ranks,
-        "num_hosts": 1,
+        "num_hosts": run.hosts.len(),
         "hostname": hostname(),
         "metric": metric,
         "num_files_train": dataset.num_files_train,
         "num_files_eval": dataset.num_files_eval,
         "num_samples_per_file": dataset.num_samples_per_file,
-        "host_cpu_count": [run.host.cpu_count],
+        "host_cpu_count": run.hosts.iter().map(|h| h.cpu_count).collect::<Vec<_>>(),
         "host_processor_name": run.host.processor_name,
-        "potential_caching": [run.host.potential_caching(per_host)],
+        "potential_caching": run.hosts.iter().zip(&per_host)
+            .map(|(h, bytes)| u64::from(h.memory_gib * (1u64 << 30) as f64 > *bytes))
+            .collect::<Vec<_>>(),
         "host_cpuinfo": run.host.cpuinfo,
         "host_meminfo": run.host.meminfo,
-        "host_memory_GB": [run.host.memory_gib],
-        "data_size_per_host_GB": per_host / (1u64 << 30) as f64,
+        "host_memory_GB": run.hosts.iter().map(|h| h.memory_gib).collect::<Vec<_>>(),
+        "data_size_per_host_GB": per_host.iter().copied().fold(0.0, f64::max) / (1u64 << 30) as f64,
         "epochs": run.epochs,
         "end": timestamp(&run.end),
     });
@@ -249,16 +260,23 @@ pub struct RunFacts<'a> {
     pub end: DateTime<Local>,
     /// This machine.
     pub host: &'a HostFacts,
+    /// Every host of the job.
+    pub hosts: Vec<HostRow>,
 }
 
 impl RunFacts<'_> {
-    /// DLIO's `data_size_per_host_GB` in bytes: ranks per host × the samples each rank owns ×
-    /// the nominal sample size.
-    pub fn data_bytes_per_host(&self) -> f64 {
+    /// The training bytes one rank owns: its share of the samples × the nominal sample size
+    /// (DLIO's `data_size_per_host_GB` is this × the ranks of a host).
+    pub fn data_bytes_per_rank(&self) -> f64 {
         let dataset = &self.workload.dataset;
         let samples = dataset.num_samples_per_file * dataset.num_files_train;
-        let ranks = self.ranks.max(1);
-        (ranks * (samples / ranks)) as f64 * dataset.record_length_bytes
+        (samples / self.ranks.max(1)) as f64 * dataset.record_length_bytes
+    }
+
+    /// The training bytes the ranks of the most loaded host own (every host, when even).
+    pub fn data_bytes_per_host(&self) -> f64 {
+        let on_this_host = self.hosts.iter().map(|h| h.ranks).max().unwrap_or(1);
+        self.data_bytes_per_rank() * on_this_host as f64
     }
 }
 

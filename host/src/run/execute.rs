@@ -38,6 +38,24 @@ pub fn run(
     io_trace: Option<&Path>,
 ) -> Result<()> {
     let world = world()?;
+    let outcome = run_in(world.as_ref(), composed, dirs, generate_only, io_trace);
+    if let Err(err) = &outcome {
+        if world.size() > 1 {
+            // The other ranks may wait in a collective for this one: end the whole job.
+            eprintln!("error: rank {}: {err:#}", world.rank());
+            world.abort(1);
+        }
+    }
+    outcome
+}
+
+fn run_in(
+    world: &dyn World,
+    composed: &Composed,
+    dirs: &PluginDirs,
+    generate_only: bool,
+    io_trace: Option<&Path>,
+) -> Result<()> {
     let workload = &composed.loaded.workload;
     let flow = &workload.workflow;
     let phases = Phases {
@@ -92,12 +110,8 @@ pub fn run(
     } else {
         None
     };
-    let reads = engine::ReadLog::new(
-        io_trace
-            .map(|path| rank_path(path, world.as_ref()))
-            .as_deref(),
-    )?;
-    let output_dir = open_outputs(composed, announce)?;
+    let reads = engine::ReadLog::new(io_trace.map(|path| rank_path(path, world)).as_deref())?;
+    let output_dir = open_outputs(composed, world)?;
     if announce {
         log::output(&format!(
             "Running DLIO [{}] with {} process(es)",
@@ -106,7 +120,7 @@ pub fn run(
         ));
     }
     if let (true, Some(prepared)) = (phases.generating, &prepared) {
-        generate(prepared, &registry, workload, world.as_ref(), announce)?;
+        generate(prepared, &registry, workload, world, announce)?;
     }
     if !phases.training && !phases.checkpointing {
         return Ok(());
@@ -124,7 +138,7 @@ pub fn run(
                 store,
                 plan,
                 settings: &workload.checkpoint,
-                world: world.as_ref(),
+                world,
                 announce,
             })
         }
@@ -145,7 +159,7 @@ pub fn run(
             },
             &registry,
             workload,
-            world.as_ref(),
+            world,
             checkpointer.as_ref(),
             announce,
         )?,
@@ -169,7 +183,7 @@ pub fn run(
         start,
         end,
     };
-    write_results(&output_dir, &results, world.as_ref())
+    write_results(&output_dir, &results, world)
 }
 
 impl Phases {
@@ -187,13 +201,21 @@ impl Phases {
     }
 }
 
-/// Creates the output folder, starts `dlio.log` (rank 0 replaces an old one) and writes the
-/// composed configuration under `<run dir>/<output_subdir>` (rank 0).
-fn open_outputs(composed: &Composed, announce: bool) -> Result<PathBuf> {
+/// Rank 0 names and creates the output folder (its name, dated, goes to every rank), starts
+/// `dlio.log` (replacing an old one) and writes the composed configuration under
+/// `<run dir>/<output_subdir>`.
+fn open_outputs(composed: &Composed, world: &dyn World) -> Result<PathBuf> {
     let workload = &composed.loaded.workload;
-    let output_dir = output_folder(workload, composed.hydra.run_dir.as_deref());
-    std::fs::create_dir_all(&output_dir)
-        .with_context(|| format!("creating the output folder {}", output_dir.display()))?;
+    let announce = world.rank() == 0;
+    let mut name = String::new();
+    if announce {
+        let output_dir = output_folder(workload, composed.hydra.run_dir.as_deref());
+        std::fs::create_dir_all(&output_dir)
+            .with_context(|| format!("creating the output folder {}", output_dir.display()))?;
+        name = output_dir.to_string_lossy().into_owned();
+    }
+    world.broadcast_text(&mut name);
+    let output_dir = PathBuf::from(name);
     let log_file = output_dir.join(&workload.output.log_file);
     log::open_file(&log_file, announce)
         .with_context(|| format!("opening {}", log_file.display()))?;
@@ -360,9 +382,11 @@ fn write_results(dir: &Path, results: &Results, world: &dyn World) -> Result<()>
     let metric =
         summary::metric_object(&metrics, workload, results.evaluation, checkpoints.as_ref());
     let host = HostFacts::read();
+    let hosts = world.host_rows(host.cpu_count, host.memory_gib);
     let facts = summary::RunFacts {
         workload,
         ranks: world.size(),
+        hosts,
         epochs: results.report.epochs.len() as u64,
         start: results.start,
         end: results.end,

@@ -154,6 +154,13 @@ pub fn connect(registry: &Registry, location: &Location, workload: &Workload) ->
 
 /// The world this process runs in; refuses to run as one of several MPI ranks without MPI.
 pub fn world() -> Result<Box<dyn World>> {
+    #[cfg(feature = "mpi")]
+    if comm::launched_by_mpi().is_some() {
+        return Ok(Box::new(
+            comm::MpiWorld::init().context("starting MPI for this mpirun job")?,
+        ));
+    }
+    #[cfg(not(feature = "mpi"))]
     if let Some((launcher, size)) = comm::launched_by_mpi() {
         bail!(
             "started by {launcher} as one of {size} ranks, but this dl-driver was built without MPI support; \
