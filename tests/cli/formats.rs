@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{dl_driver_with, plugin_dir, python_run, run_ok, write_config};
+use crate::support::{dl_driver_with, files_under, plugin_dir, python_run, run_ok, write_config};
 
 /// A small workload of `format` in `dir`, with extra dataset and reader keys.
 fn workload(dir: &Path, format: &str, framework: &str, extra: &str, reader: &str) -> String {
@@ -21,20 +21,11 @@ fn workload(dir: &Path, format: &str, framework: &str, extra: &str, reader: &str
 }
 
 fn files_with(dir: &Path, extension: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.to_string_lossy().ends_with(extension) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
+    files_under(dir)
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(extension))
+        .map(|(name, _)| dir.join(name))
+        .collect()
 }
 
 const TFRECORD_READ: &str = r#"

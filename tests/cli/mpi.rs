@@ -212,24 +212,18 @@ fn dlios_uneven_deadlock_matrix_finishes_on_three_ranks() {
 fn a_checkpoint_only_transformer_in_subset_mode_writes_the_planned_files_on_two_ranks() {
     let tmp = tempfile::tempdir().unwrap();
     let plugins = plugin_dir(tmp.path(), "plugins", &["npz", "file"]);
-    let layout = [
-        "workload=llama_8b_zero3",
-        "++workload.model.num_layers=2",
-        "++workload.model.transformer.hidden_size=64",
-        "++workload.model.transformer.ffn_hidden_size=128",
-        "++workload.model.transformer.vocab_size=1000",
-        "++workload.model.transformer.num_attention_heads=4",
-        "++workload.model.transformer.num_kv_heads=2",
+    let mut layout = vec!["workload=llama_8b_zero3"];
+    layout.extend(crate::support::TINY_LLAMA);
+    layout.extend([
         "++workload.model.parallelism.data=1024",
         "++workload.checkpoint.mode=subset",
-        "++workload.checkpoint.checkpoint_folder=ckpt",
-    ];
+    ]);
     let plan = Command::new(env!("CARGO_BIN_EXE_dl-driver"))
         .current_dir(tmp.path())
         .args(["--no-default-plugin-dirs", "--plugins"])
         .arg(&plugins)
         .args(["validate", "--json", "--ranks", "2"])
-        .args(layout)
+        .args(&layout)
         .output()
         .unwrap();
     let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
@@ -242,7 +236,6 @@ fn a_checkpoint_only_transformer_in_subset_mode_writes_the_planned_files_on_two_
     args.extend([
         "++workload.checkpoint.num_checkpoints_write=1",
         "++workload.checkpoint.num_checkpoints_read=0",
-        "++workload.checkpoint.time_between_checkpoints=0.01",
         "++workload.output.folder=out",
     ]);
     let stdout = assert_ok(&mpi_run(
@@ -253,20 +246,9 @@ fn a_checkpoint_only_transformer_in_subset_mode_writes_the_planned_files_on_two_
         Duration::from_secs(120),
     ));
     assert!(stdout.contains("[METRIC]"), "{stdout}");
-    let mut written = Vec::new();
-    let mut stack = vec![tmp.path().join("ckpt")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                written.push(std::fs::metadata(&path).unwrap().len());
-            }
-        }
-    }
+    let written = crate::support::files_under(&tmp.path().join("ckpt"));
     assert_eq!(written.len() as u64, files, "{written:?}");
-    assert_eq!(written.iter().sum::<u64>(), bytes);
+    assert_eq!(written.iter().map(|(_, size)| size).sum::<u64>(), bytes);
     let summary = read_json(&tmp.path().join("out/summary.json"));
     assert_eq!(summary["num_accelerators"], 2);
 }

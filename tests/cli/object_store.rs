@@ -10,7 +10,7 @@ use std::{
 
 use crate::{
     servers::{azure_blobs, azurite, moto, s3_objects, Server, AZURITE_ACCOUNT, AZURITE_KEY},
-    support::{dl_driver_with, plugin_dir, run_ok, write_config},
+    support::{dl_driver_with, files_under, plugin_dir, run_ok, write_config},
 };
 
 /// A secret no output may repeat.
@@ -52,21 +52,12 @@ fn assert_no_secret(secret: &str, dir: &Path, texts: &[&str]) {
     for text in texts {
         assert!(!text.contains(secret), "the secret was printed: {text}");
     }
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                assert!(
-                    !String::from_utf8_lossy(&bytes).contains(secret),
-                    "{} holds the secret",
-                    path.display()
-                );
-            }
-        }
+    for (name, _) in files_under(dir) {
+        let bytes = std::fs::read(dir.join(&name)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "{name} holds the secret"
+        );
     }
 }
 

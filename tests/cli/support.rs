@@ -139,3 +139,38 @@ pub fn read_json(path: &Path) -> serde_json::Value {
         std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
+
+/// Every file under `dir`, recursively, as (path relative to `dir`, size), sorted by path.
+pub fn files_under(dir: &Path) -> Vec<(String, u64)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                found.push((rel, std::fs::metadata(&path).unwrap().len()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Overrides that shrink `llama_8b_zero3` to a transformer of a few KiB, checkpointing to `ckpt`.
+pub const TINY_LLAMA: [&str; 8] = [
+    "++workload.model.num_layers=2",
+    "++workload.model.transformer.hidden_size=64",
+    "++workload.model.transformer.ffn_hidden_size=128",
+    "++workload.model.transformer.vocab_size=1000",
+    "++workload.model.transformer.num_attention_heads=4",
+    "++workload.model.transformer.num_kv_heads=2",
+    "++workload.checkpoint.time_between_checkpoints=0.01",
+    "++workload.checkpoint.checkpoint_folder=ckpt",
+];

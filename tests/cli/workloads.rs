@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{dl_driver_with, plugin_dir, read_json, run, run_ok};
+use crate::support::{dl_driver_with, files_under, plugin_dir, read_json, run, run_ok, TINY_LLAMA};
 
 fn keys(value: &Value) -> Vec<&str> {
     value
@@ -15,28 +15,6 @@ fn keys(value: &Value) -> Vec<&str> {
         .keys()
         .map(String::as_str)
         .collect()
-}
-
-fn files_under(dir: &Path) -> Vec<(String, u64)> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                found.push((rel, std::fs::metadata(&path).unwrap().len()));
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 #[test]
@@ -211,17 +189,6 @@ fn llama_checkpoint_sizes_come_from_the_plan_as_dlio_reports_them() {
         );
     }
 }
-
-const TINY_LLAMA: [&str; 8] = [
-    "++workload.model.num_layers=2",
-    "++workload.model.transformer.hidden_size=64",
-    "++workload.model.transformer.ffn_hidden_size=128",
-    "++workload.model.transformer.vocab_size=1000",
-    "++workload.model.transformer.num_attention_heads=4",
-    "++workload.model.transformer.num_kv_heads=2",
-    "++workload.checkpoint.time_between_checkpoints=0.01",
-    "++workload.checkpoint.checkpoint_folder=ckpt",
-];
 
 #[test]
 fn a_scaled_down_transformer_writes_exactly_the_planned_bytes_and_reads_them_back() {
