@@ -19,14 +19,8 @@ fn log_file() -> &'static Mutex<Option<File>> {
     LOG_FILE.get_or_init(|| Mutex::new(None))
 }
 
-/// Starts appending to `path`; `fresh` (rank 0) removes a log left by an earlier run first.
-pub fn open_file(path: &Path, fresh: bool) -> std::io::Result<()> {
-    if fresh {
-        match std::fs::remove_file(path) {
-            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
-            _ => {}
-        }
-    }
+/// Starts appending to `path` (rank 0 removes a log left by an earlier run before any rank opens it).
+pub fn open_file(path: &Path) -> std::io::Result<()> {
     let file = File::options().create(true).append(true).open(path)?;
     if let Ok(mut slot) = log_file().lock() {
         *slot = Some(file);

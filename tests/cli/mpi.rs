@@ -137,6 +137,8 @@ fn the_default_workload_on_two_and_four_ranks_reads_each_file_once_per_epoch() {
             stdout.contains("Generation done: 72 files written"),
             "{stdout}"
         );
+        let files = crate::support::files_under(&tmp.path().join("data"));
+        assert_eq!(files.len(), 72, "{files:?}");
         let out = tmp.path().join("out");
         let summary = read_json(&out.join("summary.json"));
         assert_eq!(summary["num_accelerators"], ranks);
@@ -172,6 +174,33 @@ fn the_default_workload_on_two_and_four_ranks_reads_each_file_once_per_epoch() {
         }
         assert_eq!(owner.len(), 64);
     }
+}
+
+#[test]
+#[cfg(feature = "mpi")]
+fn keep_files_false_deletes_the_dataset_only_after_every_rank_is_done() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["npz", "file"]);
+    let output = mpi_run(
+        2,
+        tmp.path(),
+        &plugins,
+        &[
+            "run",
+            "workload=default",
+            "++workload.workflow.generate_data=True",
+            "++workload.dataset.keep_files=False",
+            "++workload.train.epochs=1",
+            "++workload.train.computation_time=0.001",
+            "++workload.evaluation.eval_time=0.01",
+            "++workload.output.folder=out",
+        ],
+        Duration::from_secs(120),
+    );
+    let stdout = assert_ok(&output);
+    assert!(stdout.contains("[METRIC] Eval Throughput"), "{stdout}");
+    let left = crate::support::files_under(&tmp.path().join("data"));
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

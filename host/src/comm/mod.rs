@@ -20,8 +20,6 @@ pub trait World: Send + Sync {
     fn all_reduce_sum(&self, values: &mut [f64]);
     /// Rank 0's `text`, on every rank.
     fn broadcast_text(&self, text: &mut String);
-    /// Number of hosts the ranks run on.
-    fn hosts(&self) -> u64;
     /// Every host's `(cpu count, memory GiB)` as its first rank reports them, with its
     /// number of ranks, in host order (on every rank; a collective).
     fn host_rows(&self, cpu_count: u64, memory_gib: f64) -> Vec<HostRow>;
@@ -54,9 +52,6 @@ impl World for Solo {
     fn barrier(&self) {}
     fn all_reduce_sum(&self, _values: &mut [f64]) {}
     fn broadcast_text(&self, _text: &mut String) {}
-    fn hosts(&self) -> u64 {
-        1
-    }
     fn host_rows(&self, cpu_count: u64, memory_gib: f64) -> Vec<HostRow> {
         vec![HostRow {
             cpu_count,

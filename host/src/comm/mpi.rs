@@ -33,7 +33,6 @@ pub struct MpiWorld {
     _universe: Universe,
     rank: u64,
     size: u64,
-    hosts: u64,
     /// This rank is its host's first, and its host runs this many ranks.
     host_leader: bool,
     ranks_on_host: u64,
@@ -57,17 +56,13 @@ impl MpiWorld {
         let comm = universe.world();
         let rank = comm.rank() as u64;
         let size = comm.size() as u64;
-        // Ranks sharing memory share a host; each host's first rank counts it.
+        // Ranks sharing memory share a host; each host's first rank speaks for it.
         let node = comm.split_shared(comm.rank());
-        let leader = i64::from(node.rank() == 0);
-        let mut hosts = 0i64;
-        comm.all_reduce_into(&leader, &mut hosts, SystemOperation::sum());
         Ok(MpiWorld {
             comm: Mutex::new(comm),
             _universe: universe,
             rank,
             size,
-            hosts: hosts.max(1) as u64,
             host_leader: node.rank() == 0,
             ranks_on_host: node.size() as u64,
         })
@@ -87,10 +82,6 @@ impl World for MpiWorld {
 
     fn size(&self) -> u64 {
         self.size
-    }
-
-    fn hosts(&self) -> u64 {
-        self.hosts
     }
 
     fn barrier(&self) {

@@ -47,8 +47,13 @@ impl HostFacts {
 
     /// 1 if the data one host reads fits in its memory (so later epochs may be cached), else 0.
     pub fn potential_caching(&self, data_per_host_bytes: f64) -> u64 {
-        u64::from(self.memory_gib * (1u64 << 30) as f64 > data_per_host_bytes)
+        potential_caching(self.memory_gib, data_per_host_bytes)
     }
+}
+
+/// 1 if `data_bytes` fit in `memory_gib` of memory (so later epochs may be cached), else 0.
+pub fn potential_caching(memory_gib: f64, data_bytes: f64) -> u64 {
+    u64::from(memory_gib * (1u64 << 30) as f64 > data_bytes)
 }
 
 fn key_values(text: &str) -> Map<String, Value> {

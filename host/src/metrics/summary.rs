@@ -234,7 +234,7 @@ pub fn write_summary(
         "host_cpu_count": run.hosts.iter().map(|h| h.cpu_count).collect::<Vec<_>>(),
         "host_processor_name": run.host.processor_name,
         "potential_caching": run.hosts.iter().zip(&per_host)
-            .map(|(h, bytes)| u64::from(h.memory_gib * (1u64 << 30) as f64 > *bytes))
+            .map(|(h, bytes)| super::host::potential_caching(h.memory_gib, *bytes))
             .collect::<Vec<_>>(),
         "host_cpuinfo": run.host.cpuinfo,
         "host_meminfo": run.host.meminfo,

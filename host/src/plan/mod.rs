@@ -126,8 +126,12 @@ pub enum FileOrder {
         /// `train.seed_change_epoch`.
         change_per_epoch: bool,
     },
-    /// A fresh random order each epoch (`file_shuffle: random`).
-    Random,
+    /// A fresh random order each epoch (`file_shuffle: random`), from a seed drawn once per
+    /// run; every rank must use the same one (the run broadcasts rank 0's).
+    Random {
+        /// Drawn from the OS when planning.
+        seed: u64,
+    },
 }
 
 /// One file of the dataset with its planned size.
@@ -200,9 +204,7 @@ impl RunPlan {
                 seed,
                 change_per_epoch,
             } => seed + if change_per_epoch { epoch } else { 0 },
-            FileOrder::Random => rand::RngCore::next_u64(
-                &mut <rand::rngs::SmallRng as rand::SeedableRng>::from_os_rng(),
-            ),
+            FileOrder::Random { seed } => seed.wrapping_add(epoch),
         };
         let mut rng = RandomState::new(seed as u32);
         let mut train: Vec<u64> = (0..self.train.files()).collect();
@@ -350,7 +352,11 @@ fn file_order(workload: &Workload) -> FileOrder {
             seed: workload.train.seed,
             change_per_epoch: workload.train.seed_change_epoch,
         },
-        (true, "random") => FileOrder::Random,
+        (true, "random") => FileOrder::Random {
+            seed: rand::RngCore::next_u64(
+                &mut <rand::rngs::SmallRng as rand::SeedableRng>::from_os_rng(),
+            ) >> 32,
+        },
         _ => FileOrder::Listed,
     }
 }

@@ -38,7 +38,15 @@ pub fn run(
     io_trace: Option<&Path>,
 ) -> Result<()> {
     let world = world()?;
-    let outcome = run_in(world.as_ref(), composed, dirs, generate_only, io_trace);
+    // A panic must end the job too: unwinding would finalize MPI while other ranks wait.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_in(world.as_ref(), composed, dirs, generate_only, io_trace)
+    }))
+    .unwrap_or_else(|_| {
+        Err(anyhow::anyhow!(
+            "internal error in dl-driver (a panic, reported above)"
+        ))
+    });
     if let Err(err) = &outcome {
         if world.size() > 1 {
             // The other ranks may wait in a collective for this one: end the whole job.
@@ -212,13 +220,20 @@ fn open_outputs(composed: &Composed, world: &dyn World) -> Result<PathBuf> {
         let output_dir = output_folder(workload, composed.hydra.run_dir.as_deref());
         std::fs::create_dir_all(&output_dir)
             .with_context(|| format!("creating the output folder {}", output_dir.display()))?;
+        // An old log goes before any rank opens the new one for appending.
+        let old_log = output_dir.join(&workload.output.log_file);
+        match std::fs::remove_file(&old_log) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                return Err(err).with_context(|| format!("replacing {}", old_log.display()))
+            }
+            _ => {}
+        }
         name = output_dir.to_string_lossy().into_owned();
     }
     world.broadcast_text(&mut name);
     let output_dir = PathBuf::from(name);
     let log_file = output_dir.join(&workload.output.log_file);
-    log::open_file(&log_file, announce)
-        .with_context(|| format!("opening {}", log_file.display()))?;
+    log::open_file(&log_file).with_context(|| format!("opening {}", log_file.display()))?;
     if announce {
         let run_dir = composed
             .hydra
@@ -289,6 +304,12 @@ fn train(
     } = reading;
     let store = connect(registry, &plan.dataset.read_location, workload)?;
     let mut plan = plan.clone();
+    // Every rank must permute the files alike, or some would be read twice and some never.
+    if let plan::FileOrder::Random { seed } = &mut plan.file_order {
+        let mut shared = seed.to_string();
+        world.broadcast_text(&mut shared);
+        *seed = shared.parse().unwrap_or(*seed);
+    }
     for warning in engine::locate_dataset(&mut plan, &store, world.rank())? {
         tracing::warn!("{warning}");
     }
@@ -315,8 +336,12 @@ fn train(
     };
     let report = engine::train(&ctx)?;
     reads.finish().context("writing the --io-trace file")?;
-    if !workload.dataset.keep_files && announce {
-        delete_dataset(&plan, session, &store)?;
+    if !workload.dataset.keep_files {
+        // Other ranks may still be evaluating; nothing goes before every rank is done.
+        world.barrier();
+        if announce {
+            delete_dataset(&plan, session, &store)?;
+        }
     }
     Ok((report, plan.eval.is_some()))
 }
