@@ -204,7 +204,12 @@ pub fn parse(typed: &str) -> Result<Override, OverrideError> {
     let value = match raw {
         Some(raw) => Some(parse_value(raw).map_err(|message| OverrideError::Value {
             text: text.into(),
-            message,
+            // The parser's message quotes the value: not when it holds a credential.
+            message: if text == typed {
+                message
+            } else {
+                "the value is not valid YAML (not shown: it holds a credential)".into()
+            },
         })?),
         None => None,
     };

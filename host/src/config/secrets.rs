@@ -98,4 +98,20 @@ mod tests {
             "workload.train.seed=3"
         );
     }
+
+    #[test]
+    fn a_malformed_override_does_not_repeat_a_credential() {
+        let err = crate::config::overrides::parse(
+            "+workload.storage.storage_options={secret_access_key: \"S3CR3T",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("S3CR3T"), "{err}");
+        let err = crate::config::overrides::parse(
+            "++workload.storage.storage_options.secret_access_key=S3CR3T,other",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("S3CR3T"), "{err}");
+    }
 }
