@@ -109,8 +109,9 @@ impl BatchReader<'_> {
         }
         let current = match open.take() {
             Some(kept) if self.stream.is_some() && kept.file == file_index => open.insert(kept),
-            // Any other file is closed before the next is opened, as a reader does.
-            _ => {
+            other => {
+                // Any other file is closed before the next is opened, as a reader does.
+                drop(other);
                 let tally = self.reads.tally();
                 let source = HostSource::open(self.store, key, self.pool.clone(), tally.clone())
                     .map_err(at)?;

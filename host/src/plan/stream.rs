@@ -1,7 +1,7 @@
 //! TensorFlow's native TFRecord pipeline (reference/dlio-spec.md §4.2–4.3), which reads a
 //! record stream instead of sampling indices: with at least as many files as ranks, file i
 //! goes to rank i mod P and the rank reads its files' records in order; with fewer files
-//! every rank reads all of them and keeps every P-th record. A shuffle buffer of S records
+//! every rank reads all of them and keeps every P-th record (sharding after reading). A shuffle buffer of S records
 //! must be full before the first record leaves it, so the first batch reads S − 1 records
 //! ahead and every later batch is read that far ahead of delivery. The pipeline repeats, so
 //! a rank whose records run out starts its stream again.
@@ -22,12 +22,15 @@ pub struct StreamSettings {
 pub struct RecordStream {
     /// The split's files this rank reads, as positions in the split, in stream order.
     files: Vec<u64>,
-    /// Records kept are those at `offset + k·stride` of the concatenated files.
+    /// Records kept are those at `offset + k·stride` of the concatenated files; the ones
+    /// between are read and dropped.
     stride: u64,
     offset: u64,
     samples_per_file: u64,
-    /// Records in one pass of the stream.
+    /// Records kept in one pass of the stream.
     len: u64,
+    /// Records read in one pass.
+    pass: u64,
     /// Records read ahead of delivery (the shuffle buffer).
     lead: u64,
     batch_size: u64,
@@ -71,6 +74,7 @@ impl RecordStream {
             offset,
             samples_per_file: n_s,
             len,
+            pass: total,
             lead: settings.shuffle_size.min(len).saturating_sub(1),
             batch_size: phase.batch_size,
             first_file: phase.first_file,
@@ -78,11 +82,23 @@ impl RecordStream {
     }
 
     /// Stream positions read while producing batch `step`: the first batch also fills the
-    /// shuffle buffer.
+    /// shuffle buffer; with sharding after reading, the records between kept ones too.
     pub fn batch(&self, step: u64) -> Range<u64> {
-        let end = (step + 1) * self.batch_size + self.lead;
-        let start = if step == 0 { 0 } else { end - self.batch_size };
-        start..end
+        if self.len == 0 {
+            return 0..0;
+        }
+        let kept_end = (step + 1) * self.batch_size + self.lead;
+        let start = if step == 0 {
+            0
+        } else {
+            self.read_position(kept_end - self.batch_size - 1) + 1
+        };
+        start..self.read_position(kept_end - 1) + 1
+    }
+
+    /// Where the `kept`-th kept record lies among the records read (passes repeat).
+    fn read_position(&self, kept: u64) -> u64 {
+        (kept / self.len) * self.pass + self.offset + (kept % self.len) * self.stride
     }
 
     /// The file (index in the combined file list) and record of stream position `position`;
@@ -91,7 +107,7 @@ impl RecordStream {
         if self.len == 0 {
             return None;
         }
-        let record = self.offset + (position % self.len) * self.stride;
+        let record = position % self.pass;
         let file = self.files[(record / self.samples_per_file) as usize];
         Some((self.first_file + file, record % self.samples_per_file))
     }
@@ -142,17 +158,20 @@ mod tests {
     }
 
     #[test]
-    fn records_are_sharded_when_files_are_fewer_than_ranks() {
-        // 1 file of 6 records on 3 ranks: rank r reads records r, r+3.
+    fn records_are_sharded_after_reading_when_files_are_fewer_than_ranks() {
+        // 1 file of 6 records on 3 ranks, batch 1: rank r keeps records r and r+3 and reads
+        // every record up to the one it keeps.
         let phase = PhasePlan::new(Split::Valid, 1, 7, 6, 1, 3);
         let none = StreamSettings { shuffle_size: 0 };
         for rank in 0..3 {
             let stream = RecordStream::new(&phase, rank, None, none);
             assert_eq!(stream.len(), 2);
+            let first: Vec<_> = stream.batch(0).filter_map(|p| stream.locate(p)).collect();
+            let second: Vec<_> = stream.batch(1).filter_map(|p| stream.locate(p)).collect();
+            assert_eq!(first, (0..=rank).map(|r| (7, r)).collect::<Vec<_>>());
             assert_eq!(
-                records(&stream, 2),
-                vec![(7, rank), (7, rank + 3)],
-                "rank {rank}"
+                second,
+                (rank + 1..=rank + 3).map(|r| (7, r)).collect::<Vec<_>>()
             );
         }
     }

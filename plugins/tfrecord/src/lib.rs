@@ -311,6 +311,20 @@ struct TfRecordReader {
 }
 
 impl TfRecordReader {
+    /// Offset and payload length of record `sample` when every record of the file has the
+    /// same size (as generated files do): a stream reader knows where it is without an index.
+    /// `None` when the file is not uniform, or the header found there says otherwise.
+    fn uniform_record(&mut self, sample: u64) -> Option<(u64, u64)> {
+        let len = self.source.len();
+        if self.samples == 0 || len % self.samples != 0 || (sample as usize) < self.offsets.len() {
+            return None;
+        }
+        let record = len / self.samples;
+        let offset = sample * record;
+        let payload_len = read_header(&mut self.source, offset, sample).ok()?;
+        (payload_len + FRAMING == record).then_some((offset, payload_len))
+    }
+
     /// Start offset of record `sample`: known, from the DALI index, or by scanning headers.
     fn offset_of(&mut self, sample: u64) -> Result<u64> {
         let wanted = sample as usize;
@@ -345,9 +359,15 @@ impl SampleReader for TfRecordReader {
                 self.samples
             )));
         }
-        let offset = self.offset_of(sample)?;
-        let payload_len = read_header(&mut self.source, offset, sample)
-            .map_err(|err| err.context(format!("{}: record {sample}", self.key)))?;
+        let (offset, payload_len) = match self.uniform_record(sample) {
+            Some(found) => found,
+            None => {
+                let offset = self.offset_of(sample)?;
+                let payload_len = read_header(&mut self.source, offset, sample)
+                    .map_err(|err| err.context(format!("{}: record {sample}", self.key)))?;
+                (offset, payload_len)
+            }
+        };
         self.source
             .read_range(offset + HEADER, payload_len + 4, |_bytes| Ok(()))?;
         let next = sample as usize + 1;
