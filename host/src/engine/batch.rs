@@ -2,7 +2,7 @@
 //! sample per read (never the file's data) and the loader stacks a batch of them. The copy
 //! into the batch is real memory traffic in DLIO, so dl-driver performs it too.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use dl_plugin_api::sdk::Dtype;
 use rand::{rngs::SmallRng, RngCore, SeedableRng};
@@ -25,9 +25,12 @@ pub struct SampleTemplate {
     shape: Vec<u64>,
     dtype: Dtype,
     bytes: Arc<[u8]>,
+    /// Buffers of batches already consumed, reused so memory stays at the batches in flight.
+    spare: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
-/// One collated batch: `batch_size` copies of the dummy sample.
+/// One collated batch: `batch_size` copies of the dummy sample. Its buffer goes back to
+/// the template when it is dropped.
 #[derive(Debug)]
 pub struct Batch {
     /// `[samples, *sample shape]`.
@@ -36,6 +39,15 @@ pub struct Batch {
     pub dtype: Dtype,
     /// The stacked samples.
     pub data: Vec<u8>,
+    spare: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if let Ok(mut spare) = self.spare.lock() {
+            spare.push(std::mem::take(&mut self.data));
+        }
+    }
 }
 
 impl SampleTemplate {
@@ -71,12 +83,20 @@ impl SampleTemplate {
             shape,
             dtype,
             bytes: data.into(),
+            spare: Arc::default(),
         })
     }
 
     /// Stacks `samples` copies of the dummy sample, as a framework's collate does.
     pub fn collate(&self, samples: u64) -> Batch {
-        let mut data = Vec::with_capacity(self.bytes.len() * samples as usize);
+        let mut data = self
+            .spare
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.pop())
+            .unwrap_or_default();
+        data.clear();
+        data.reserve(self.bytes.len() * samples as usize);
         for _ in 0..samples {
             data.extend_from_slice(&self.bytes);
         }
@@ -86,6 +106,7 @@ impl SampleTemplate {
             shape,
             dtype: self.dtype,
             data,
+            spare: Arc::clone(&self.spare),
         }
     }
 }
@@ -104,6 +125,13 @@ mod tests {
         assert_eq!(batch.dtype, Dtype::Float16);
         assert_eq!(batch.data.len(), 2 * 60 * 2);
         assert_eq!(batch.data[..120], batch.data[120..], "copies of one sample");
+        // A consumed batch's buffer serves the next one.
+        drop(batch);
+        let template = SampleTemplate::new(&workload).unwrap();
+        let first = template.collate(2);
+        let first_address = first.data.as_ptr();
+        drop(first);
+        assert_eq!(template.collate(2).data.as_ptr(), first_address);
     }
 
     #[test]
