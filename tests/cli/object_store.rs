@@ -209,14 +209,32 @@ fn an_s3_server_that_goes_away_ends_the_run_with_one_error_naming_it() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Let it generate and start training, then take the server away.
-    std::thread::sleep(Duration::from_secs(4));
+    // Take the server away once training has started (stdout says so).
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let drain = std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            if line.contains("Starting epoch") {
+                let _ = started_tx.send(());
+            }
+        }
+    });
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let stderr_text = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr_pipe, &mut text);
+        text
+    });
+    started_rx
+        .recv_timeout(Duration::from_secs(90))
+        .expect("training started within 90 s");
+    std::thread::sleep(Duration::from_millis(500));
     assert!(child.try_wait().unwrap().is_none(), "the run ended early");
     server.kill();
     let killed = Instant::now();
-    let output = loop {
-        if child.try_wait().unwrap().is_some() {
-            break child.wait_with_output().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         assert!(
             killed.elapsed() < Duration::from_secs(90),
@@ -224,8 +242,9 @@ fn an_s3_server_that_goes_away_ends_the_run_with_one_error_naming_it() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    drain.join().unwrap();
+    let stderr = stderr_text.join().unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(

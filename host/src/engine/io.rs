@@ -27,8 +27,7 @@ use super::{
 };
 use crate::plugins::{ObjectReader, ObjectWriter, PluginCallError, Store};
 
-/// The largest single `Source::read` the host serves; formats read more in pieces.
-pub const MAX_READ_BYTES: u64 = 256 << 20;
+use dl_plugin_api::sdk::MAX_READ_BYTES;
 
 fn to_plugin_error(err: PluginCallError) -> PluginError {
     plugin_error(err.kind, err.to_string())

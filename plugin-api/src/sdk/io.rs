@@ -108,6 +108,9 @@ impl std::io::Write for Sink {
     }
 }
 
+/// The largest `Source::read` a host serves in one request; read more with `read_range`.
+pub const MAX_READ_BYTES: u64 = 256 << 20;
+
 /// Random access to one stored file through buffers the host owns (aligned for direct I/O).
 pub struct Source {
     inner: Source_TO<'static, RBox<()>>,

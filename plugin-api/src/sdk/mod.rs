@@ -24,5 +24,5 @@ pub use backend::{
 };
 pub use error::{Error, Result};
 pub use format::{CheckReport, FormatDescription, FormatPlugin, FormatSession, SampleReader};
-pub use io::{Output, Sink, Source};
+pub use io::{Output, Sink, Source, MAX_READ_BYTES};
 pub use spec::{DatasetSpec, Dtype, FileSpec, OptionSpec};

@@ -1,7 +1,7 @@
 //! The read path: the I/O of numpy's `np.load(f)['x']`, without decoding; from object
 //! storage (no local path) one read of the whole object, parsed in memory, as DLIO's S3 path.
 
-use dl_plugin_api::sdk::{memory, Error, Result, SampleReader, Source};
+use dl_plugin_api::sdk::{memory, Error, Result, SampleReader, Source, MAX_READ_BYTES};
 
 use crate::layout::X_NAME;
 use crate::zip;
@@ -23,13 +23,19 @@ impl SampleReader for NpzReader {
     fn read_sample(&mut self, sample: u64) -> Result<()> {
         crate::array::check_sample(sample, self.samples)?;
         if self.source.local_path().is_none() {
-            // From object storage DLIO GETs the whole object, then numpy parses it in memory.
+            // From object storage DLIO GETs the whole object, then numpy parses it in memory:
+            // one request (in pieces only past the host's limit per request).
             let len = self.source.len();
-            let mut object = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-            self.source.read_range(0, len, |piece| {
-                object.extend_from_slice(piece);
-                Ok(())
-            })?;
+            let object = if len <= MAX_READ_BYTES {
+                self.source.read(0, len)?.to_vec()
+            } else {
+                let mut object = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+                self.source.read_range(0, len, |piece| {
+                    object.extend_from_slice(piece);
+                    Ok(())
+                })?;
+                object
+            };
             return read_x(&mut memory::source(object));
         }
         read_x(&mut self.source)
