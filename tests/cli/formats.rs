@@ -497,6 +497,15 @@ fn hdf5_files_are_what_h5py_writes_and_samples_read_rows() {
         "pytorch",
         "  record_dims: [256, 256]\n",
     );
+    // Contiguous rows are written straight into the allocated space: real, distinct data.
+    let script = "import json, sys, h5py\n\
+                  out = []\n\
+                  for p in sys.argv[1:]:\n    r = h5py.File(p)['records_0']\n    \
+                  out.append([r.chunks is None, bool((r[0] != r[2]).any()), bool(r[1].any())])\n\
+                  print(json.dumps(out))";
+    for file in run.read(script, &run.paths()).as_array().unwrap() {
+        assert_eq!(file, &serde_json::json!([true, true, true]));
+    }
     let trace = run.trace();
     assert_eq!(trace.len(), 12, "4 files × 3 samples");
     for read in &trace {

@@ -10,7 +10,7 @@ use dl_plugin_api::sdk::{
     content::{ContentStream, CHUNK_BYTES},
     Error, FileSpec, Output, Result,
 };
-use hdf5::dataset::{DatasetCreate, FillTime};
+use hdf5::dataset::{AllocTime, DatasetCreate, FillTime};
 use hdf5::{Dataset, Dataspace, Datatype, Extent, SimpleExtents};
 use hdf5_sys::h5d::{H5Dcreate2, H5Dwrite};
 use hdf5_sys::h5p::H5P_DEFAULT;
@@ -133,23 +133,47 @@ fn write_file(path: &Path, options: &Options, layout: &FileLayout, spec: &FileSp
     let per_piece = ((CHUNK_BYTES / size) as u64 / slab).clamp(1, row[0]);
     let mut buf = vec![0u8; (per_piece * slab) as usize * size];
     let mut content = ContentStream::for_file(spec, options.dtype);
-    for sample in 0..layout.samples() {
-        for (name, writer) in layout.names.iter().zip(&mut records) {
-            let mut first = 0;
-            while first < row[0] {
-                let n = per_piece.min(row[0] - first);
-                let bytes = &mut buf[..(n * slab) as usize * size];
-                content.fill(bytes);
-                let mut start = vec![sample, first];
-                start.resize(layout.shape.len(), 0);
-                let mut count = vec![1, n];
-                count.extend_from_slice(&row[1..]);
-                writer
-                    .write(&start, &count, bytes)
-                    .map_err(|err| err.context(format!("write sample {sample} of '{name}'")))?;
-                first += n;
+    // Contiguous records were allocated at creation: their bytes go straight to the file
+    // after libhdf5 closed it, outside its global lock, so generators run in parallel.
+    let direct = match records
+        .iter()
+        .map(|w| w.dataset.offset())
+        .collect::<Option<Vec<u64>>>()
+    {
+        Some(offsets) if contiguous(options, layout) => Some(offsets),
+        _ => None,
+    };
+    let mut pieces = |sink: &mut PieceSink| -> Result<()> {
+        for sample in 0..layout.samples() {
+            for dataset in 0..layout.names.len() {
+                let mut first = 0;
+                while first < row[0] {
+                    let n = per_piece.min(row[0] - first);
+                    let bytes = &mut buf[..(n * slab) as usize * size];
+                    content.fill(bytes);
+                    sink(dataset, sample, first, bytes)?;
+                    first += n;
+                }
             }
         }
+        Ok(())
+    };
+    if direct.is_none() {
+        pieces(&mut |dataset, sample, first, bytes| {
+            let n = (bytes.len() / size) as u64 / slab;
+            let mut start = vec![sample, first];
+            start.resize(layout.shape.len(), 0);
+            let mut count = vec![1, n];
+            count.extend_from_slice(&row[1..]);
+            records[dataset]
+                .write(&start, &count, bytes)
+                .map_err(|err| {
+                    err.context(format!(
+                        "write sample {sample} of '{}'",
+                        layout.names[dataset]
+                    ))
+                })
+        })?;
     }
     let zeros = vec![0u8; CHUNK_BYTES];
     let per_block = (CHUNK_BYTES / 8) as u64;
@@ -162,7 +186,30 @@ fn write_file(path: &Path, options: &Options, layout: &FileLayout, spec: &FileSp
         first += n;
     }
     drop((records, labels));
-    file.close().map_err(h5err(format!("close {shown}")))
+    file.close().map_err(h5err(format!("close {shown}")))?;
+    if let Some(offsets) = direct {
+        let target = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|err| Error::io(format!("reopen {shown}: {err}")))?;
+        let row_bytes = layout.row_elements * size as u64;
+        pieces(&mut |dataset, sample, first, bytes| {
+            let at = offsets[dataset] + sample * row_bytes + first * slab * size as u64;
+            std::os::unix::fs::FileExt::write_all_at(&target, bytes, at)
+                .map_err(|err| Error::io(format!("write {shown} at {at}: {err}")))
+        })?;
+    }
+    Ok(())
+}
+
+/// Receives each piece of content: dataset, sample, first row of the piece, bytes.
+type PieceSink<'a> = dyn FnMut(usize, u64, u64, &[u8]) -> Result<()> + 'a;
+
+/// True when the records are one contiguous, unfiltered, fixed-size block each.
+fn contiguous(options: &Options, layout: &FileLayout) -> bool {
+    layout.chunks.is_none()
+        && layout.max_shape.is_none()
+        && options.compression == Compression::None
 }
 
 /// Creates one empty `records_k` dataset with the layout's chunks, filter and maximum shape.
@@ -197,6 +244,11 @@ fn create_records(
     if let Some(chunks) = &layout.chunks {
         dcpl.chunk(chunks.iter().map(|&c| c as usize).collect::<Vec<_>>())
             .fill_time(FillTime::Alloc);
+    }
+    if contiguous(options, layout) {
+        // Space now (so its offset is known) and no fill: every byte is written afterwards.
+        dcpl.alloc_time(Some(AllocTime::Early))
+            .fill_time(FillTime::Never);
     }
     match options.compression {
         Compression::None => {}
