@@ -16,6 +16,7 @@ mod io;
 pub mod log;
 pub mod memory;
 mod spec;
+pub mod testing;
 
 pub use crate::abi::{backend_caps, format_caps, ErrorKind, ObjectMeta, StoreInfo};
 pub use aligned::AlignedBuf;

@@ -7,7 +7,10 @@ mod objects;
 
 use std::{fs, path::Path};
 
-use dl_plugin_api::sdk::{BackendPlugin, Store, WriteOptions};
+use dl_plugin_api::sdk::{
+    testing::{self, pattern},
+    BackendPlugin, Store, WriteOptions,
+};
 
 use crate::{aligned::BlockBuf, DirectBackend, FileBackend};
 
@@ -39,55 +42,14 @@ fn options(fsync: bool) -> WriteOptions {
     }
 }
 
-/// Bytes that differ between objects and positions, so misplaced blocks are caught.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
 /// Writes `data` in uneven chunks, as a format's generator would.
 fn put(store: &dyn Store, key: &str, data: &[u8], fsync: bool) -> u64 {
-    let mut writer = store.open_write(key, &options(fsync)).unwrap();
-    let mut rest = data;
-    for chunk in [1usize, 4095, 7919, (1 << 20) + 3].iter().cycle() {
-        if rest.is_empty() {
-            break;
-        }
-        let (now, later) = rest.split_at((*chunk).min(rest.len()));
-        writer.write(now).unwrap();
-        rest = later;
-    }
-    writer.finish().unwrap().size
+    testing::put(store, key, data, &options(fsync)).unwrap()
 }
 
 /// Reads a whole object with requests of `chunk` bytes into an aligned buffer, as the host does.
 fn get(store: &dyn Store, key: &str, chunk: usize) -> Vec<u8> {
-    let mut reader = store.open_read(key).unwrap();
-    let size = reader.size().unwrap();
-    let mut buf = BlockBuf::new(chunk).unwrap();
-    let mut out = Vec::new();
-    loop {
-        let read = reader
-            .read_at(out.len() as u64, &mut buf.whole_mut()[..chunk])
-            .unwrap() as usize;
-        out.extend_from_slice(&buf.whole_mut()[..read]);
-        if read < chunk {
-            break;
-        }
-    }
-    assert_eq!(
-        out.len() as u64,
-        size,
-        "{key}: size() disagrees with the bytes read"
-    );
-    out
+    testing::get(store, key, chunk).unwrap()
 }
 
 /// Names in `dir`, hidden ones included, sorted.

@@ -13,7 +13,10 @@ mod secrets;
 
 use std::{sync::Arc, time::Duration};
 
-use dl_plugin_api::sdk::{Store, WriteOptions};
+use dl_plugin_api::sdk::{
+    testing::{self, pattern},
+    Store, WriteOptions,
+};
 use object_store::memory::InMemory;
 
 use crate::{
@@ -74,55 +77,6 @@ fn memory_with(
     }
 }
 
-/// Bytes that differ between objects and positions, so misplaced blocks are caught.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
-/// Writes `data` in uneven chunks, as a format's generator would; returns the reported size.
-fn put(store: &dyn Store, key: &str, data: &[u8]) -> u64 {
-    let mut writer = store.open_write(key, &WriteOptions::default()).unwrap();
-    let mut rest = data;
-    for chunk in [1usize, 4095, 7919, (1 << 20) + 3].iter().cycle() {
-        if rest.is_empty() {
-            break;
-        }
-        let (now, later) = rest.split_at((*chunk).min(rest.len()));
-        writer.write(now).unwrap();
-        rest = later;
-    }
-    writer.finish().unwrap().size
-}
-
-/// Reads a whole object in requests of `chunk` bytes.
-fn get(store: &dyn Store, key: &str, chunk: usize) -> Vec<u8> {
-    let mut reader = store.open_read(key).unwrap();
-    let size = reader.size().unwrap();
-    let mut buf = vec![0u8; chunk];
-    let mut out = Vec::new();
-    loop {
-        let read = reader.read_at(out.len() as u64, &mut buf).unwrap() as usize;
-        out.extend_from_slice(&buf[..read]);
-        if read < chunk {
-            break;
-        }
-    }
-    assert_eq!(
-        out.len() as u64,
-        size,
-        "{key}: size() disagrees with the bytes read"
-    );
-    out
-}
-
 /// Every page of a listing; checks each page's length against `max`.
 fn all_pages(store: &dyn Store, prefix: &str, max: u32) -> (Vec<(String, u64)>, usize) {
     let (mut all, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
@@ -139,4 +93,14 @@ fn all_pages(store: &dyn Store, prefix: &str, max: u32) -> (Vec<(String, u64)>, 
             None => return (all, pages),
         }
     }
+}
+
+/// Writes `data` in uneven chunks, as a format's generator would; returns the reported size.
+fn put(store: &dyn Store, key: &str, data: &[u8]) -> u64 {
+    testing::put(store, key, data, &WriteOptions::default()).unwrap()
+}
+
+/// Reads a whole object in requests of `chunk` bytes.
+fn get(store: &dyn Store, key: &str, chunk: usize) -> Vec<u8> {
+    testing::get(store, key, chunk).unwrap()
 }
