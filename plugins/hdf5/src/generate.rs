@@ -14,8 +14,8 @@ use hdf5::dataset::{AllocTime, DatasetCreate, FillTime};
 use hdf5::{Dataset, Dataspace, Datatype, Extent, SimpleExtents};
 use hdf5_sys::h5d::{H5Dcreate2, H5Dwrite};
 use hdf5_sys::h5p::H5P_DEFAULT;
-use hdf5_sys::h5s::{H5S_seloper_t, H5Sselect_hyperslab};
 
+use crate::hyperslab::select_block;
 use crate::layout::{descriptor, Compression, FileLayout, Options, LABELS};
 
 /// Bytes per write when copying a temporary file into the output.
@@ -316,14 +316,7 @@ impl BlockWriter {
         };
         // SAFETY: valid ids; `bytes` holds the selected elements in the dataset's own type.
         let status = hdf5::sync::sync(|| unsafe {
-            let selected = H5Sselect_hyperslab(
-                self.space.id(),
-                H5S_seloper_t::H5S_SELECT_SET,
-                start.as_ptr(),
-                std::ptr::null(),
-                count.as_ptr(),
-                std::ptr::null(),
-            );
+            let selected = select_block(&self.space, start, count);
             if selected < 0 {
                 return selected;
             }

@@ -34,6 +34,7 @@
 
 mod check;
 mod generate;
+mod hyperslab;
 mod layout;
 mod read;
 mod vfd;

@@ -1,11 +1,11 @@
 //! The read path: what h5py does for DLIO's `records_k[i]`, one row of every records dataset.
 
 use dl_plugin_api::sdk::{Error, FileSpec, Result, SampleReader, Source};
-use hdf5::{Dataset, Dataspace};
+use hdf5::{Dataset, Dataspace, Datatype};
 use hdf5_sys::h5d::H5Dread;
 use hdf5_sys::h5p::H5P_DEFAULT;
-use hdf5_sys::h5s::{H5S_seloper_t, H5Sselect_hyperslab};
 
+use crate::hyperslab::select_block;
 use crate::layout::FileLayout;
 use crate::vfd::{hdf5_message, OpenFile};
 
@@ -81,7 +81,7 @@ pub fn read_row(dataset: &Dataset, row: u64, buf: &mut Vec<u8>) -> std::result::
     start[0] = row;
     let mut count = shape.clone();
     count[0] = 1;
-    select_and_read(dataset, &space, &memory, &start, &count, buf)
+    select_and_read(dataset, &dtype, &space, &memory, &start, &count, buf)
 }
 
 /// Reads the whole of a one-dimensional `dataset` into `buf`.
@@ -96,33 +96,26 @@ pub fn read_all(dataset: &Dataset, buf: &mut Vec<u8>) -> std::result::Result<(),
     buf.resize(elements as usize * dtype.size(), 0);
     let memory = Dataspace::try_new(elements as usize).map_err(|err| err.to_string())?;
     let start = vec![0u64; count.len()];
-    select_and_read(dataset, &space, &memory, &start, &count, buf)
+    select_and_read(dataset, &dtype, &space, &memory, &start, &count, buf)
 }
 
 /// Selects `start`/`count` in `space` and reads it into `buf`, without type conversion.
 fn select_and_read(
     dataset: &Dataset,
+    dtype: &Datatype,
     space: &Dataspace,
     memory: &Dataspace,
     start: &[u64],
     count: &[u64],
     buf: &mut [u8],
 ) -> std::result::Result<(), String> {
-    let dtype = dataset.dtype().map_err(|err| err.to_string())?;
     if buf.len() != memory.size() * dtype.size() {
         return Err("internal error: read buffer of the wrong size".into());
     }
     // SAFETY: valid ids; the selection has as many elements as `memory`, which `buf` holds
     // in the dataset's type (checked above).
     let status = hdf5::sync::sync(|| unsafe {
-        let selected = H5Sselect_hyperslab(
-            space.id(),
-            H5S_seloper_t::H5S_SELECT_SET,
-            start.as_ptr(),
-            std::ptr::null(),
-            count.as_ptr(),
-            std::ptr::null(),
-        );
+        let selected = select_block(space, start, count);
         if selected < 0 {
             return selected;
         }
