@@ -1,7 +1,25 @@
 //! `dl-driver check`: every file of a dataset decoded by its format plugin; corrupt and
 //! missing files are named and the exit status says so.
 
+use std::path::Path;
+
 use crate::support::{dl_driver_with, plugin_dir, run, run_ok, small_npz_workload, write_config};
+
+/// Runs `check`, which must fail (exit 1); returns its stdout and stderr.
+fn failed_check(dir: &Path, plugins: &Path, config: &Path) -> (String, String) {
+    let (output, stdout, stderr) = run(dl_driver_with(dir, plugins).arg("check").arg(config));
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    (stdout, stderr)
+}
+
+/// The line of `check`'s report that names `key`.
+fn named(stdout: &str, key: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.contains(key))
+        .unwrap_or_else(|| panic!("{key} not named in {stdout}"))
+        .to_string()
+}
 
 #[test]
 fn check_names_every_corrupt_truncated_and_missing_file() {
@@ -32,17 +50,8 @@ fn check_names_every_corrupt_truncated_and_missing_file() {
     std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
     std::fs::remove_file(train.join("img_6_of_8.npz")).unwrap();
 
-    let (output, stdout, stderr) = run(dl_driver_with(tmp.path(), &plugins)
-        .arg("check")
-        .arg(&config));
-    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
-    let line = |key: &str| {
-        stdout
-            .lines()
-            .find(|l| l.contains(key))
-            .unwrap_or_else(|| panic!("{key} not named in {stdout}"))
-            .to_string()
-    };
+    let (stdout, stderr) = failed_check(tmp.path(), &plugins, &config);
+    let line = |key: &str| named(&stdout, key);
     assert!(
         line("img_1_of_8.npz").starts_with("corrupt") && line("img_1_of_8.npz").contains("CRC"),
         "{stdout}"
@@ -83,17 +92,8 @@ fn check_finds_a_flipped_tfrecord_byte_by_its_crc_and_a_truncated_record() {
     let whole = std::fs::read(&truncated).unwrap();
     std::fs::write(&truncated, &whole[..whole.len() - 10]).unwrap();
 
-    let (output, stdout, stderr) = run(dl_driver_with(tmp.path(), &plugins)
-        .arg("check")
-        .arg(&config));
-    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
-    let line = |key: &str| {
-        stdout
-            .lines()
-            .find(|l| l.contains(key))
-            .unwrap_or_else(|| panic!("{key} not named in {stdout}"))
-            .to_string()
-    };
+    let (stdout, _) = failed_check(tmp.path(), &plugins, &config);
+    let line = |key: &str| named(&stdout, key);
     let crc = line("img_2_of_8.tfrecord");
     assert!(crc.starts_with("corrupt") && crc.contains("CRC"), "{crc}");
     assert!(
@@ -117,14 +117,8 @@ fn check_names_a_truncated_hdf5_file() {
     let truncated = tmp.path().join("data/train/img_3_of_8.hdf5");
     let whole = std::fs::read(&truncated).unwrap();
     std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
-    let (output, stdout, stderr) = run(dl_driver_with(tmp.path(), &plugins)
-        .arg("check")
-        .arg(&config));
-    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
-    let line = stdout
-        .lines()
-        .find(|l| l.contains("img_3_of_8.hdf5"))
-        .unwrap_or_else(|| panic!("not named: {stdout}"));
+    let (stdout, _) = failed_check(tmp.path(), &plugins, &config);
+    let line = named(&stdout, "img_3_of_8.hdf5");
     assert!(line.starts_with("corrupt"), "{line}");
     assert!(stdout.contains("7 of 8 files ok"), "{stdout}");
 }
