@@ -467,3 +467,30 @@ fn credentials_and_endpoint_come_from_a_dotenv_file() {
     assert_eq!(s3_objects(&server, "bench", "dotenv/train/").len(), 8);
     assert_no_secret(SECRET, &tmp.path().join("out"), &[&stdout, &stderr]);
 }
+
+#[test]
+fn a_bad_storage_option_is_one_error_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(tmp.path(), "plugins", &["npz", "object_store"]);
+    let yaml = workload(
+        &tmp.path().join("out"),
+        "s3://bench/data",
+        "s3://bench/ckpt",
+        &format!(
+            "  storage_options:\n    s3_max_attempts: lots\n    secret_access_key: {SECRET}\n    \
+             access_key_id: testing\n"
+        ),
+        1024,
+    );
+    let config = write_config(tmp.path(), "w.yaml", &yaml);
+    let (output, stdout, stderr) =
+        crate::support::run(dl_driver_with(tmp.path(), &plugins).arg("run").arg(&config));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("s3_max_attempts") && stderr.contains("lots"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SECRET) && !stdout.contains(SECRET));
+    assert!(!tmp.path().join("out").exists(), "no output folder");
+}

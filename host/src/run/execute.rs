@@ -18,7 +18,7 @@ use crate::{
         summary::{self, CheckpointMetrics},
     },
     plan::{self, CheckpointPlan, Location, RunPlan},
-    plugins::{Registry, Session, Store},
+    plugins::{Session, Store},
 };
 
 /// The phases a command runs.
@@ -118,6 +118,21 @@ fn run_in(
     } else {
         None
     };
+    // The dataset's stores are connected before any output exists, so bad storage options
+    // cost nothing.
+    let connect_dataset =
+        |on: bool, location: fn(&RunPlan) -> &Location| -> Result<Option<Store>> {
+            match (&prepared, on) {
+                (Some(prepared), true) => Ok(Some(connect(
+                    &registry,
+                    location(&prepared.plan),
+                    workload,
+                )?)),
+                _ => Ok(None),
+            }
+        };
+    let write_store = connect_dataset(phases.generating, |plan| &plan.dataset.write_location)?;
+    let read_store = connect_dataset(phases.training, |plan| &plan.dataset.read_location)?;
     let reads = engine::ReadLog::new(io_trace.map(|path| rank_path(path, world)).as_deref())?;
     let output_dir = open_outputs(composed, world)?;
     if announce {
@@ -127,8 +142,8 @@ fn run_in(
             world.size()
         ));
     }
-    if let (true, Some(prepared)) = (phases.generating, &prepared) {
-        generate(prepared, &registry, workload, world, announce)?;
+    if let (Some(prepared), Some(store)) = (&prepared, &write_store) {
+        generate(prepared, store, world, announce)?;
     }
     if !phases.training && !phases.checkpointing {
         return Ok(());
@@ -158,14 +173,14 @@ fn run_in(
         None
     };
     let start = Local::now();
-    let (report, evaluation) = match (&prepared, &sample) {
-        (Some(prepared), Some(sample)) => train(
+    let (report, evaluation) = match (&prepared, &sample, &read_store) {
+        (Some(prepared), Some(sample), Some(store)) => train(
             Reading {
                 prepared,
+                store,
                 sample,
                 reads: &reads,
             },
-            &registry,
             workload,
             world,
             checkpointer.as_ref(),
@@ -252,20 +267,13 @@ fn open_outputs(composed: &Composed, world: &dyn World) -> Result<PathBuf> {
     Ok(output_dir)
 }
 
-fn generate(
-    prepared: &Prepared,
-    registry: &Registry,
-    workload: &Workload,
-    world: &dyn World,
-    announce: bool,
-) -> Result<()> {
+fn generate(prepared: &Prepared, store: &Store, world: &dyn World, announce: bool) -> Result<()> {
     let Prepared { session, plan } = prepared;
-    let store = connect(registry, &plan.dataset.write_location, workload)?;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
         .max(2);
-    let report = engine::generate(plan, session, &store, world, threads)
+    let report = engine::generate(plan, session, store, world, threads)
         .with_context(|| format!("generating the dataset in {}", plan.dataset.write_location))?;
     if announce {
         let mib = report.bytes as f64 / (1u64 << 20) as f64;
@@ -279,10 +287,11 @@ fn generate(
     Ok(())
 }
 
-/// What the training loop reads with: the format and plan, the dummy sample reads return,
-/// and the accounting of reads.
+/// What the training loop reads with: the format and plan, the dataset's store, the dummy
+/// sample reads return, and the accounting of reads.
 struct Reading<'a> {
     prepared: &'a Prepared,
+    store: &'a Store,
     sample: &'a engine::SampleTemplate,
     reads: &'a engine::ReadLog,
 }
@@ -291,7 +300,6 @@ struct Reading<'a> {
 /// evaluation ran.
 fn train(
     reading: Reading,
-    registry: &Registry,
     workload: &Workload,
     world: &dyn World,
     checkpointer: Option<&Checkpointer>,
@@ -299,10 +307,10 @@ fn train(
 ) -> Result<(TrainingReport, bool)> {
     let Reading {
         prepared: Prepared { session, plan },
+        store,
         sample,
         reads,
     } = reading;
-    let store = connect(registry, &plan.dataset.read_location, workload)?;
     let mut plan = plan.clone();
     // Every rank must permute the files alike, or some would be read twice and some never.
     if let plan::FileOrder::Random { seed } = &mut plan.file_order {
@@ -310,7 +318,7 @@ fn train(
         world.broadcast_text(&mut shared);
         *seed = shared.parse().unwrap_or(*seed);
     }
-    for warning in engine::locate_dataset(&mut plan, &store, world.rank())? {
+    for warning in engine::locate_dataset(&mut plan, store, world.rank())? {
         tracing::warn!("{warning}");
     }
     if announce {
@@ -327,7 +335,7 @@ fn train(
         workload,
         plan: &plan,
         session,
-        store: &store,
+        store,
         world,
         checkpointer,
         announce,
@@ -340,7 +348,7 @@ fn train(
         // Other ranks may still be evaluating; nothing goes before every rank is done.
         world.barrier();
         if announce {
-            delete_dataset(&plan, session, &store)?;
+            delete_dataset(&plan, session, store)?;
         }
     }
     Ok((report, plan.eval.is_some()))
